@@ -1,0 +1,1 @@
+"""Execute Django migration runbooks (Jupyter notebooks) against real databases."""

@@ -1,0 +1,181 @@
+"""`runbook`: list, run and validate the migration runbooks.
+
+Exit codes: 0 success, 1 a runbook failed, 2 bad input (nothing was changed).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import databases, notebooks, records
+from .errors import BadInput
+from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Progress, RunOptions, run
+from .paths import RECORDS, REPO
+
+EXECUTED = REPO / ".runbook" / "executed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args)
+    except BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; temporary databases and folders were removed", file=sys.stderr)
+        return 130
+
+
+def cmd_list(args) -> int:
+    for rb in notebooks.all_runbooks():
+        flag = "destructive" if rb.destructive else ""
+        print(f"{rb.slug:<28} {rb.page:<36} {flag:<11} {rb.title}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    runbook = notebooks.find(args.name)
+    params = _parameters(args.parameter)
+    project = Path(args.project) if args.project else None
+    if project is not None and runbook.destructive and not args.allow_destructive:
+        raise BadInput(
+            f"runbook {runbook.slug!r} deletes data or migrations; against your own project it runs "
+            "only with --allow-destructive"
+        )
+    engine = databases.engine_of(args.database_url) if args.database_url else args.engine
+    options = RunOptions(
+        engine=engine, project=project, database_url=args.database_url, parameters=params,
+        cell_timeout=args.cell_timeout, run_timeout=args.run_timeout,
+        save_notebook=Path(args.output) if args.output else EXECUTED / f"{runbook.slug}-{engine}.ipynb",
+    )
+    record = run(runbook, options, ConsoleProgress(verbose=not args.quiet))
+    print(f"executed notebook: {options.save_notebook}")
+    return 0 if record.passed else 1
+
+
+def cmd_validate(args) -> int:
+    selected = [notebooks.find(n) for n in args.names] if args.names else notebooks.all_runbooks()
+    engines = args.engine or ["sqlite"]
+    for engine in engines:
+        if engine not in databases.ENGINES:
+            raise BadInput(f"unknown engine {engine!r}: choose from {', '.join(databases.ENGINES)}")
+        if engine != "sqlite":
+            databases.Database(databases.SERVER_URLS[engine]).check_reachable()
+    failed = 0
+    for engine in engines:
+        for runbook in selected:
+            options = RunOptions(
+                engine=engine, cell_timeout=args.cell_timeout, run_timeout=args.run_timeout,
+                save_notebook=EXECUTED / f"{runbook.slug}-{engine}.ipynb",
+            )
+            record = run(runbook, options, ConsoleProgress(verbose=args.verbose))
+            records.save(record, Path(args.records))
+            failed += not record.passed
+    total = len(engines) * len(selected)
+    print(f"{total - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+class ConsoleProgress(Progress):
+    """One line per cell; with verbose, the commands' output as it streams."""
+
+    def __init__(self, verbose: bool = True, stream=sys.stdout):
+        self.verbose = verbose
+        self.out = stream
+
+    def run_started(self, runbook, engine):
+        print(f"▶ {runbook.slug} on {engine}", file=self.out, flush=True)
+
+    def cell_started(self, cell):
+        if self.verbose and cell.commands:
+            for command in cell.commands:
+                print(f"  $ {command}", file=self.out, flush=True)
+
+    def cell_output(self, text):
+        if self.verbose:
+            for line in text.splitlines():
+                print(f"  │ {line}", file=self.out)
+            self.out.flush()
+
+    def cell_finished(self, cell, record):
+        mark = {"passed": "✓", "expected-failure": "✓", "skipped": "–"}.get(record.outcome, "✗")
+        detail = record.outcome
+        if record.outcome == "expected-failure":
+            detail = f"failed as expected (exit {record.exit})"
+        elif record.error:
+            detail = record.error
+        print(f"  {mark} {cell.id:<32} {record.duration:6.1f}s  {detail}", file=self.out, flush=True)
+
+    def run_finished(self, record):
+        mark = "✓ passed" if record.passed else "✗ FAILED"
+        print(f"{mark}: {record.runbook} on {record.engine} in {record.duration:.1f}s", file=self.out)
+        if record.error:
+            print(f"  {record.error}", file=self.out)
+        self.out.flush()
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise BadInput(f"malformed parameter {pair!r}: use -p name=value")
+        params[key] = value
+    return params
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list the runbooks, their pages and whether they are destructive")
+    p.set_defaults(command=cmd_list)
+
+    timeouts = argparse.ArgumentParser(add_help=False)
+    timeouts.add_argument("--cell-timeout", type=_positive, default=CELL_TIMEOUT, metavar="SECONDS",
+                          help=f"kill a cell after this long (default: {CELL_TIMEOUT:g})")
+    timeouts.add_argument("--run-timeout", type=_positive, default=RUN_TIMEOUT, metavar="SECONDS",
+                          help=f"stop a runbook after this long (default: {RUN_TIMEOUT:g})")
+
+    p = sub.add_parser("run", parents=[timeouts], help="run one runbook, showing each cell as it runs")
+    p.add_argument("name", help="the runbook, as `runbook list` names it")
+    p.add_argument("--project", metavar="PATH",
+                   help="run against this Django project, in place (default: a fresh copy of the sample project)")
+    p.add_argument("--database-url", metavar="URL",
+                   help="run against this database (default: a fresh scratch database on --engine)")
+    p.add_argument("--engine", choices=databases.ENGINES, default="sqlite",
+                   help="engine of the scratch database (default: sqlite)")
+    p.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a runbook parameter (papermill's `parameters` cell)")
+    p.add_argument("--allow-destructive", action="store_true",
+                   help="let a runbook that deletes data or migrations run against --project")
+    p.add_argument("--output", metavar="PATH", help="where to save the executed notebook")
+    p.add_argument("-q", "--quiet", action="store_true", help="one line per cell, no command output")
+    p.set_defaults(command=cmd_run)
+
+    p = sub.add_parser("validate", parents=[timeouts], help="run runbooks on fresh databases and record the results")
+    p.add_argument("names", nargs="*", metavar="NAME", help="runbooks to validate (default: all)")
+    p.add_argument("--engine", action="append", choices=databases.ENGINES, metavar="ENGINE",
+                   help="sqlite, postgresql or mariadb; repeat for several (default: sqlite)")
+    p.add_argument("--records", default=str(RECORDS), metavar="DIR",
+                   help="where to write the run records (default: .runbook/records)")
+    p.add_argument("-v", "--verbose", action="store_true", help="stream each command's output")
+    p.set_defaults(command=cmd_validate)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

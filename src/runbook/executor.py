@@ -1,0 +1,298 @@
+"""Run one runbook on one database with nbclient, checking every cell against what it declares.
+
+Each run gets a fresh copy of the sample project (or the operator's own project, in place) and a
+fresh database, a kernel that talks over IPC, per-cell and per-run timeouts, and a typed record.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from . import databases
+from .errors import BadInput, RunbookFailed
+from .notebooks import Cell, Runbook
+from .paths import SAMPLE_PROJECT
+from .records import CellRecord, RunRecord
+from .scrub import scrub
+
+CELL_TIMEOUT = 300.0
+RUN_TIMEOUT = 1800.0
+_EXIT_STATUS = re.compile(r"exit status (-?\d+)")
+_COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", "finflo.log")
+
+
+@dataclass
+class RunOptions:
+    engine: str = "sqlite"
+    project: Path | None = None  # None: a fresh copy of the sample project
+    database_url: str | None = None  # None: a fresh scratch database on `engine`
+    parameters: dict[str, str] = field(default_factory=dict)
+    cell_timeout: float = CELL_TIMEOUT
+    run_timeout: float = RUN_TIMEOUT
+    save_notebook: Path | None = None
+
+
+class Progress:
+    """What a run reports as it goes; the CLI prints it, tests may collect it."""
+
+    def run_started(self, runbook: Runbook, engine: str) -> None: ...
+    def cell_started(self, cell: Cell) -> None: ...
+    def cell_output(self, text: str) -> None: ...
+    def cell_finished(self, cell: Cell, record: CellRecord) -> None: ...
+    def run_finished(self, record: RunRecord) -> None: ...
+
+
+def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None) -> RunRecord:
+    """Execute ``runbook``; return its record (failed runs too). Raises BadInput before changing anything."""
+    progress = progress or Progress()
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"runbook-{runbook.slug}-")))
+        project = _prepare_project(options.project, tmp)
+        if options.database_url:
+            database = databases.Database(options.database_url)
+            database.check_reachable()
+        else:
+            database = stack.enter_context(databases.scratch_database(options.engine, tmp, runbook.slug))
+        return _Execution(runbook, options, project, database, tmp, progress).run()
+
+
+def _prepare_project(project: Path | None, tmp: Path) -> Path:
+    if project is None:
+        copy = tmp / "project"
+        shutil.copytree(SAMPLE_PROJECT, copy, ignore=_COPY_IGNORE)
+        _commit_all(copy)
+        return copy
+    project = project.resolve()
+    if not (project / "manage.py").is_file():
+        raise BadInput(f"not a Django project (no manage.py): {project}")
+    return project
+
+
+def _commit_all(project: Path) -> None:
+    """Put the copy under git, as a real project is, so runbooks can show and undo their edits."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "runbook", "GIT_AUTHOR_EMAIL": "runbook@localhost",
+           "GIT_COMMITTER_NAME": "runbook", "GIT_COMMITTER_EMAIL": "runbook@localhost"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "sample project"]):
+        subprocess.run(["git", *args], cwd=project, env=env, check=True, capture_output=True)
+
+
+class _Execution:
+    def __init__(self, runbook, options, project, database, tmp, progress):
+        self.runbook = runbook
+        self.options = options
+        self.project = project
+        self.database = database
+        self.tmp = tmp
+        self.progress = progress
+        self.engine = database.engine
+        self.replies: dict[int, dict] = {}
+        self.secrets = tuple(
+            s for s in (os.environ.get("DJANGO_SECRET_KEY"), _password(database.url)) if s
+        )
+        self.replacements = {
+            str(project): "<project>", str(tmp): "<tmp>", database.name: "<database>",
+            sysconfig.get_paths()["purelib"]: "<site-packages>", sys.prefix: "<venv>",
+        }
+
+    def run(self) -> RunRecord:
+        started = datetime.now(timezone.utc)
+        clock = time.monotonic()
+        record = RunRecord(
+            runbook=self.runbook.slug, engine=self.engine, outcome="passed",
+            started=started.isoformat(timespec="seconds"), duration=0.0, versions=self._versions(),
+        )
+        self.progress.run_started(self.runbook, self.engine)
+        nb = self._notebook()
+        client = self._client(nb)
+        deadline = clock + self.options.run_timeout
+        try:
+            with client.setup_kernel(env=self._kernel_env()):
+                try:
+                    self._execute_cells(nb, client, record, deadline)
+                finally:  # nbclient leaves a kernel manager it was given running
+                    client.km.shutdown_kernel(now=True)
+        except RunbookFailed as failure:
+            record.outcome, record.error = "failed", str(failure)
+        except DeadKernelError:
+            record.outcome = "failed"
+            record.error = self._where(self._current, "the kernel died")
+            self._close_current(record, "failed", "the kernel died")
+        finally:
+            record.duration = round(time.monotonic() - clock, 3)
+            self._mark_not_run(record)
+            if self.options.save_notebook:
+                self._save_notebook(nb)
+        self.progress.run_finished(record)
+        return record
+
+    # -- cells ---------------------------------------------------------------------------------
+
+    def _execute_cells(self, nb, client, record, deadline) -> None:
+        cells = iter(self.runbook.cells)
+        for nb_index, node in enumerate(nb.cells):
+            if node.cell_type != "code":
+                continue
+            if "injected-parameters" in node.metadata.get("tags", []):
+                client.execute_cell(node, nb_index)
+                continue
+            cell = next(cells)
+            if not cell.runs_on(self.engine):
+                record.cells.append(CellRecord(cell.id, cell.commands, "skipped"))
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RunbookFailed(self._where(cell, f"run timeout of {self.options.run_timeout:g}s reached"))
+            timeout = min(cell.timeout or self.options.cell_timeout, remaining)
+            client.timeout = max(1, int(timeout))
+            client.error_on_timeout = {
+                "ename": "CellTimeoutError",
+                "evalue": f"no result after {client.timeout}s; the command was killed",
+            }
+            self._current = cell
+            self.progress.cell_started(cell)
+            start = time.monotonic()
+            client.execute_cell(node, nb_index)
+            cell_record = self._judge(cell, node, round(time.monotonic() - start, 3))
+            record.cells.append(cell_record)
+            self.progress.cell_finished(cell, cell_record)
+            if cell_record.outcome in ("failed", "timeout"):
+                raise RunbookFailed(self._where(cell, cell_record.error or "failed"))
+        self._current = None
+
+    _current: Cell | None = None
+
+    def _judge(self, cell: Cell, node, duration: float) -> CellRecord:
+        """Compare what the cell did with what it declares."""
+        reply = self.replies.get(id(node), {}).get("content", {})
+        status = reply.get("status", "error")
+        ename, evalue = reply.get("ename", ""), reply.get("evalue", "")
+        output = self._clean("".join(o.get("text", "") for o in node.outputs if o.output_type == "stream"))
+        match = _EXIT_STATUS.search(evalue) if status == "error" else None
+        exit_code = 0 if status == "ok" else (int(match.group(1)) if match else None)
+        rec = CellRecord(cell.id, cell.commands, "passed", duration, exit_code, output)
+        failure = None
+        if ename == "CellTimeoutError":
+            rec.outcome, rec.error = "timeout", f"timed out: {evalue}"
+            return rec
+        if cell.expect.exit == 0 and status != "ok":
+            failure = f"{ename}: {self._clean(evalue)}"
+        elif cell.expect.exit != 0:
+            if status == "ok":
+                failure = f"expected exit status {cell.expect.exit}, but the cell succeeded"
+            elif exit_code != cell.expect.exit:
+                failure = f"expected exit status {cell.expect.exit}, got {ename}: {self._clean(evalue)}"
+            else:
+                rec.outcome = "expected-failure"
+        if failure is None and cell.expect.output and not re.search(cell.expect.output, output):
+            failure = f"output does not match /{cell.expect.output}/"
+        if failure:
+            rec.outcome, rec.error = "failed", failure
+        return rec
+
+    def _where(self, cell: Cell | None, message: str) -> str:
+        place = f"runbook {self.runbook.slug!r}"
+        if cell is not None:
+            place += f", cell {cell.id!r}"
+            if cell.commands:
+                place += f" ({cell.commands[0]})"
+        return f"{place} on {self.engine}: {message}"
+
+    def _close_current(self, record: RunRecord, outcome: str, error: str) -> None:
+        if self._current is not None and not record.cell(self._current.id):
+            record.cells.append(CellRecord(self._current.id, self._current.commands, outcome, error=error))
+
+    def _mark_not_run(self, record: RunRecord) -> None:
+        done = {c.id for c in record.cells}
+        for cell in self.runbook.cells:
+            if cell.id not in done:
+                record.cells.append(CellRecord(cell.id, cell.commands, "not-run"))
+        order = {c.id: i for i, c in enumerate(self.runbook.cells)}
+        record.cells.sort(key=lambda c: order[c.id])
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def _notebook(self):
+        nb = nbformat.read(self.runbook.path, as_version=4)
+        values = {"project_dir": str(self.project), "database_url": self.database.url, **self.options.parameters}
+        source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
+        injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+        injected.id = "injected-parameters"
+        at = next((i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), 0)
+        nb.cells.insert(at, injected)
+        return nb
+
+    def _client(self, nb) -> NotebookClient:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(self.tmp / "kernel"))
+        client = NotebookClient(
+            nb, km=km, timeout=int(self.options.cell_timeout), interrupt_on_timeout=True,
+            allow_errors=True, record_timing=False, shutdown_kernel="immediate",
+            resources={"metadata": {"path": str(self.project)}},
+        )
+        client.on_cell_executed = self._on_cell_executed
+        original_output = client.output
+
+        def output(outs, msg, display_id, cell_index):
+            if msg["msg_type"] == "stream":
+                self.progress.cell_output(self._clean(msg["content"].get("text", "")))
+            return original_output(outs, msg, display_id, cell_index)
+
+        client.output = output
+        return client
+
+    def _on_cell_executed(self, cell, cell_index, execute_reply):
+        self.replies[id(cell)] = execute_reply
+
+    def _kernel_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Commands find the Python (and Django) that runs the runner, not whatever PATH has first.
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", DJANGO_SUPERUSER_PASSWORD="runbook-demo-password")
+        env.pop("DATABASE_URL", None)  # only the runbook's parameter decides the database
+        return env
+
+    def _versions(self) -> dict[str, str]:
+        return {
+            "django": version("django"), "finflo": version("finflo"),
+            self.engine: self.database.server_version(),
+        }
+
+    def _clean(self, text: str) -> str:
+        return scrub(text, self.replacements, self.secrets)
+
+    def _save_notebook(self, nb) -> None:
+        for node in nb.cells:
+            for out in node.get("outputs", []):
+                if "text" in out:
+                    out["text"] = self._clean(out["text"])
+                if "traceback" in out:
+                    out["traceback"] = [self._clean(t) for t in out["traceback"]]
+                if "evalue" in out:
+                    out["evalue"] = self._clean(out["evalue"])
+        for node in nb.cells:
+            if "injected-parameters" in node.metadata.get("tags", []):
+                node.source = self._clean(node.source)
+        path = self.options.save_notebook
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+
+
+def _password(url: str) -> str | None:
+    from urllib.parse import urlsplit
+    return urlsplit(url).password

@@ -1,0 +1,74 @@
+"""IPython extension for runbooks: ``%load_ext runbook.shell``.
+
+IPython's ``!cmd`` ignores a failing command. Once loaded, ``!cmd`` runs the command with bash in
+the current folder, streams its output (stderr merged, as in a terminal), gives it no standard
+input (an interactive prompt fails instead of hanging) and raises ``CommandFailed`` on a non-zero
+exit. Interrupting the cell (a timeout) kills the command's whole process group.
+
+It also gives cells ``replace_in_file``, the one way a runbook edits a project file, so that a page
+can show the edit's before and after text.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+class CommandFailed(Exception):
+    """A shell command of a runbook cell exited non-zero."""
+
+
+def load_ipython_extension(ipython) -> None:
+    def system(cmd: str) -> None:
+        command = ipython.var_expand(cmd, depth=1)
+        code = run_command(command)
+        ipython.user_ns["_exit_code"] = code
+        if code != 0:
+            raise CommandFailed(f"exit status {code}: {command}")
+
+    ipython.system = system
+    ipython.user_ns["replace_in_file"] = replace_in_file
+
+
+def run_command(command: str) -> int:
+    proc = subprocess.Popen(
+        command, shell=True, executable="/bin/bash", stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        for line in iter(proc.stdout.readline, b""):
+            sys.stdout.write(line.decode("utf-8", errors="replace"))
+            sys.stdout.flush()
+        return proc.wait()
+    except BaseException:  # KeyboardInterrupt from a timeout, or the kernel going down
+        _kill_group(proc)
+        raise
+    finally:
+        proc.stdout.close()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    for sig, grace in ((signal.SIGTERM, 3), (signal.SIGKILL, 3)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def replace_in_file(path: str, old: str, new: str) -> None:
+    """Replace the one occurrence of ``old`` in ``path`` with ``new``; fail if it is not there once."""
+    file = Path(path)
+    text = file.read_text()
+    count = text.count(old)
+    if count != 1:
+        raise ValueError(f"{path}: expected the text to replace exactly once, found it {count} times")
+    file.write_text(text.replace(old, new))
+    print(f"Edited {path}")
