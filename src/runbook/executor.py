@@ -73,12 +73,16 @@ def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None)
         return _Execution(runbook, options, project, database, tmp, progress).run()
 
 
+def copy_sample_project(dest: Path) -> Path:
+    """A fresh copy of the sample project, under git like a real one, so runbooks can show and undo edits."""
+    shutil.copytree(SAMPLE_PROJECT, dest, ignore=_COPY_IGNORE)
+    _commit_all(dest)
+    return dest
+
+
 def _prepare_project(project: Path | None, tmp: Path) -> Path:
     if project is None:
-        copy = tmp / "project"
-        shutil.copytree(SAMPLE_PROJECT, copy, ignore=_COPY_IGNORE)
-        _commit_all(copy)
-        return copy
+        return copy_sample_project(tmp / "project")
     project = project.resolve()
     if not (project / "manage.py").is_file():
         raise BadInput(f"not a Django project (no manage.py): {project}")
@@ -86,7 +90,6 @@ def _prepare_project(project: Path | None, tmp: Path) -> Path:
 
 
 def _commit_all(project: Path) -> None:
-    """Put the copy under git, as a real project is, so runbooks can show and undo their edits."""
     env = {**os.environ, "GIT_AUTHOR_NAME": "runbook", "GIT_AUTHOR_EMAIL": "runbook@localhost",
            "GIT_COMMITTER_NAME": "runbook", "GIT_COMMITTER_EMAIL": "runbook@localhost"}
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "sample project"]):

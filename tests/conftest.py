@@ -1,0 +1,96 @@
+"""Fixtures shared by the suite: database engines, fresh project copies and a way to run manage.py.
+
+A test for PostgreSQL or MariaDB needs its server. Locally an unreachable server skips the test
+with a message saying how to enable it; in CI (CI=true) it fails, so a missing server never
+passes silently.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from runbook import databases
+from runbook.errors import BadInput
+from runbook.executor import copy_sample_project
+
+REPO = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+HOW_TO_ENABLE = {
+    "postgresql": "start PostgreSQL on localhost:5432 or set RUNBOOK_POSTGRES_URL",
+    "mariadb": "start MariaDB on localhost:3306 or set RUNBOOK_MARIADB_URL",
+}
+
+
+def require_server(engine: str) -> None:
+    if engine == "sqlite":
+        return
+    try:
+        databases.Database(databases.SERVER_URLS[engine]).check_reachable()
+    except BadInput as exc:
+        message = f"{exc} ({HOW_TO_ENABLE[engine]})"
+        if IN_CI:
+            pytest.fail(f"CI needs every engine: {message}")
+        pytest.skip(message)
+
+
+@pytest.fixture(params=databases.ENGINES)
+def engine(request) -> str:
+    require_server(request.param)
+    return request.param
+
+
+@dataclass
+class Result:
+    returncode: int
+    output: str
+
+
+@dataclass
+class Project:
+    """A fresh copy of the sample project with its own empty database."""
+
+    path: Path
+    database_url: str
+
+    def manage(self, *args: str) -> Result:
+        return self.run(sys.executable, "manage.py", *args)
+
+    def run(self, *argv: str) -> Result:
+        env = {**os.environ, "DATABASE_URL": self.database_url, "PYTHONDONTWRITEBYTECODE": "1"}
+        proc = subprocess.run(
+            argv, cwd=self.path, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
+        )
+        return Result(proc.returncode, proc.stdout)
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        file = self.path / relative
+        text = file.read_text()
+        assert text.count(old) == 1, f"{relative}: text to replace not found exactly once"
+        file.write_text(text.replace(old, new))
+
+
+@pytest.fixture
+def project(engine, tmp_path) -> Project:
+    with databases.scratch_database(engine, tmp_path, "test") as db:
+        yield Project(copy_sample_project(tmp_path / "project"), db.url)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def repository_unchanged():
+    """The suite never changes the repository's files (git status stays as it was)."""
+    before = _git_status()
+    yield
+    assert _git_status() == before, "the test suite changed files in the repository"
+
+
+def _git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
+        capture_output=True, text=True, check=True,
+    ).stdout
