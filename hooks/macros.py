@@ -1,0 +1,459 @@
+"""Macros (mkdocs-macros) that pull every command, output and excerpt on a page from its source.
+
+Sources: the runbook notebooks (runbooks/<slug>.ipynb, cells named by their nbformat id), the
+sample project (sampleproject/) and the records of the last `runbook validate`
+(.runbook/records/<slug>/<engine>.json, or $RUNBOOK_RECORDS). Nothing on a page is typed by hand.
+
+    {{ command("slug", "cell") }}         the cell's shell commands, as a console block
+    {{ output("slug", "cell") }}          the cell's recorded output (engine="sqlite" by default)
+    {{ step("slug", "cell") }}            command, then output
+    {{ engine_outputs("slug", "cell") }}  the output on each engine, as content tabs
+    {{ edit("slug", "cell") }}            a replace_in_file cell as BEFORE/AFTER tabs
+    {{ file_excerpt("path", start="regex", end="regex") }}  lines of a sample-project file
+    {{ status("slug") }}                  where and when the runbook was validated, and a download
+    {{ commands_reference() }}, {{ status_table() }}  the reference and status pages
+
+A macro naming an unknown runbook, cell, file or excerpt stops the build with a message naming
+the page. A missing, stale or failed record is a visible warning on the page, except with
+RUNBOOK_REQUIRE_RECORDS=1 (CI), where it stops the build too.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import posixpath
+import re
+import shlex
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from runbook import notebooks, records
+from runbook.databases import ENGINES
+from runbook.errors import BadInput
+from runbook.paths import RECORDS, REPO, RUNBOOKS, SAMPLE_PROJECT
+
+ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
+MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt", "status",
+          "commands_reference", "status_table")
+# Programs other than `manage.py` that runbooks run; `manage.py` commands are described by Django.
+SHELL_PROGRAMS = {
+    "rm": "Removes files; `-r` removes folders with their contents, `-f` ignores missing ones.",
+    "git restore": "Restores the files of the work tree to their last committed state.",
+    "git clean": "Deletes files git does not track; `-d` includes folders, `-f` is required, `-q` is quiet.",
+    "git status": "Lists changed and untracked files; `--short` one per line, `--porcelain` for scripts.",
+    "grep": "Prints the lines of a file that match a pattern; `-n` numbers them, `-A N` adds N lines after.",
+    "test": "Exits 1 when its condition is false; `-z` is true for an empty string.",
+}
+_MACRO_LINE = re.compile(
+    r"^(?P<indent>[ \t]+)\{\{(?P<call>\s*(?:%s)\s*\(.*\))\s*\}\}[ \t]*$" % "|".join(MACROS), re.M
+)
+
+
+class MacroError(Exception):
+    """A macro cannot be rendered from its sources: the page is wrong, the build stops."""
+
+
+def define_env(env) -> None:
+    site = _Site(env)
+    for name in MACROS:
+        env.macro(getattr(site, name), name)
+
+
+def on_pre_page_macros(env) -> None:
+    """Indent every line a macro produces as deep as the macro stands (in a list item, a tab)."""
+    def indented(match: re.Match) -> str:
+        width = len(match["indent"].expandtabs(4))
+        return f"{match['indent']}{{{{ ({match['call'].strip()}) | indent({width}) }}}}"
+
+    env.markdown = _MACRO_LINE.sub(indented, env.markdown)
+
+
+class _Site:
+    """The macros of one build; runbooks and records are read once per build."""
+
+    def __init__(self, env):
+        self.env = env
+        self.require_records = os.environ.get("RUNBOOK_REQUIRE_RECORDS") == "1"
+        self._runbooks: dict[str, notebooks.Runbook] = {}
+        self._records: dict[tuple[str, str], tuple[records.RunRecord | None, str | None]] = {}
+        self._project_mtime: float | None = None
+
+    # -- macros --------------------------------------------------------------------------------
+
+    def command(self, slug: str, cell_id: str) -> str:
+        cell = self._cell(slug, cell_id)
+        if not cell.commands:
+            self._fail(f"cell {cell_id!r} of runbook {slug!r} runs no shell command (no `!` line)")
+        lines, continued = [], False
+        for command in cell.commands:
+            lines.append(command if continued else f"$ {command}")
+            continued = command.endswith("\\")
+        return _fence("console", "\n".join(lines))
+
+    def output(self, slug: str, cell_id: str, engine: str = "sqlite", collapsed: bool = True) -> str:
+        cell = self._cell(slug, cell_id)
+        self._check_engine(engine)
+        if not cell.runs_on(engine):
+            self._fail(f"cell {cell_id!r} of runbook {slug!r} does not run on {engine} (it runs on "
+                       f"{', '.join(cell.engines)}): use engine_outputs() or engine=")
+        record, problem = self._record(slug, engine)
+        cell_record = record.cell(cell_id) if record else None
+        if problem is None and (cell_record is None or cell_record.outcome not in ("passed", "expected-failure")):
+            outcome = cell_record.outcome if cell_record else "missing"
+            problem = (f"cell {cell_id!r} of runbook {slug!r} did not pass in the last run on {engine} "
+                       f"({outcome}{': ' + cell_record.error if cell_record and cell_record.error else ''})")
+        if problem:
+            return self._problem(problem)
+        marker = "???" if collapsed else "???+"
+        if cell_record.outcome == "expected-failure":
+            last = _last_line(cell_record.output)
+            title = f"Output: fails as expected (exit {cell_record.exit})"
+            if last:
+                title += f": `{last}`" if "`" not in last else f": {last}"
+            head = f'{marker} failure "{title}"'
+        else:
+            head = f'{marker} success "Output"'
+        body = _fence("text", cell_record.output.rstrip("\n")) if cell_record.output.strip() else "The command printed nothing."
+        return "\n".join([head, "", _indent(f"*{_run_line(record)}*\n\n{body}")])
+
+    def step(self, slug: str, cell_id: str, engine: str = "sqlite") -> str:
+        return f"{self.command(slug, cell_id)}\n\n{self.output(slug, cell_id, engine=engine)}"
+
+    def engine_outputs(self, slug: str, cell_id: str) -> str:
+        cell = self._cell(slug, cell_id)
+        tabs = []
+        for engine in ENGINES:
+            if cell.runs_on(engine):
+                body = self.output(slug, cell_id, engine=engine, collapsed=False)
+            else:
+                body = (f'!!! note "Not run on {ENGINE_NAMES[engine]}"\n\n'
+                        f"    This cell runs on {_engine_list(cell.engines)} only.")
+            tabs.append(f'=== "{ENGINE_NAMES[engine]}"\n\n{_indent(body)}')
+        return "\n\n".join(tabs)
+
+    def edit(self, slug: str, cell_id: str) -> str:
+        path, old, new = self._replace_in_file_args(slug, cell_id)
+        file = self._sample_file(path)
+        text = file.read_text()
+        if text.count(old) != 1:
+            self._fail(f"cell {cell_id!r} of runbook {slug!r} replaces text that occurs "
+                       f"{text.count(old)} times in sampleproject/{path} (expected once)")
+        before = _region(text, text.index(old), old)
+        after = _region(text.replace(old, new), text.index(old), new)
+        tabs = []
+        for label, (lines, first, changed) in (("BEFORE", before), ("AFTER", after)):
+            attrs = f'title="{path}" linenums="{first}"'
+            if changed:
+                attrs += f' hl_lines="{changed[0]}-{changed[1]}"'
+            tabs.append(f'=== "{label}"\n\n{_indent(_fence("python", lines, attrs))}')
+        return "\n\n".join(tabs)
+
+    def file_excerpt(self, path: str, start: str, end: str) -> str:
+        lines = self._sample_file(path).read_text().splitlines()
+        first = next((i for i, ln in enumerate(lines) if re.search(start, ln)), None)
+        if first is None:
+            self._fail(f"no line of sampleproject/{path} matches start={start!r}")
+        last = next((i for i in range(first + 1, len(lines)) if re.search(end, lines[i])), None)
+        if last is None:
+            self._fail(f"no line of sampleproject/{path} after line {first + 1} matches end={end!r}")
+        excerpt = "\n".join(lines[first:last + 1])
+        return _fence("python", excerpt, f'title="{path}" linenums="{first + 1}"')
+
+    def status(self, slug: str) -> str:
+        runbook = self._runbook(slug)
+        rows, problems, passed = [], [], []
+        for engine in ENGINES:
+            record, problem = self._record(slug, engine)
+            if problem:
+                problems.append(problem)
+                rows.append(f"- {ENGINE_NAMES[engine]}: {problem}")
+                continue
+            passed.append(engine)
+            rows.append(f"- {ENGINE_NAMES[engine]} {record.versions.get(engine, '')}: passed in "
+                        f"{record.duration:.1f} s on {_date(record.started)}")
+        versions = self._versions(slug)
+        download = posixpath.relpath(f"runbooks/{slug}.ipynb", posixpath.dirname(self._page_uri()))
+        body = "\n".join([
+            f"Django {versions.get('django', '?')}, finflo {versions.get('finflo', '?')}.",
+            "",
+            *rows,
+            "",
+            f"[Download the runbook]({download}) ({runbook.path.name}) and run it with "
+            f"`runbook run {slug}`; the page is rebuilt from `runbook validate`.",
+        ])
+        if problems:
+            if self.require_records:
+                self._fail("; ".join(problems))
+            title = (f"Validated on {_engine_list(passed)} only" if passed else "Not validated")
+            return f'!!! warning "{title}"\n\n{_indent(body)}'
+        return f'!!! success "Validated on {_engine_list(passed)}"\n\n{_indent(body)}'
+
+    def commands_reference(self) -> str:
+        entries: dict[str, list[tuple[str, notebooks.Runbook, notebooks.Cell]]] = {}
+        options: dict[str, set[str]] = {}
+        for runbook in self._all_runbooks():
+            for cell in runbook.cells:
+                for command in cell.commands:
+                    for key, words in _programs(command):
+                        entries.setdefault(key, []).append((command, runbook, cell))
+                        options.setdefault(key, set()).update(w.split("=")[0] for w in words if w.startswith("-"))
+        described = self._django_help(entries, options)
+        sections = []
+        for key in sorted(entries):
+            text = described.get(key) or SHELL_PROGRAMS.get(key) or _module_doc(key)
+            if text is None:
+                text = "*Not described yet: add the program to `SHELL_PROGRAMS` in hooks/macros.py.*"
+            lines = [f"## `{key}`", "", text, ""]
+            option_help = described.get(f"{key} options", {})
+            for option in sorted(option_help):
+                lines.append(f"- `{option}`: {option_help[option] or 'undocumented.'}")
+            if option_help:
+                lines.append("")
+            lines += ["| Command as run | Runbook › cell | " + " | ".join(ENGINE_NAMES[e] for e in ENGINES) + " |",
+                      "|---|---|" + "---|" * len(ENGINES)]
+            seen = set()
+            for command, runbook, cell in entries[key]:
+                if (command, runbook.slug, cell.id) in seen:
+                    continue
+                seen.add((command, runbook.slug, cell.id))
+                marks = [self._cell_mark(runbook.slug, cell.id, e) for e in ENGINES]
+                link = self._link(f"how-to/{runbook.slug}.md")
+                lines.append(f"| {_code_cell(command)} | [{runbook.slug}]({link}) › `{cell.id}` | "
+                             + " | ".join(marks) + " |")
+            sections.append("\n".join(lines))
+        legend = ("✅ passed · ✅ ✗ failed as the runbook expects · ❌ failed · – not run on this engine · "
+                  "⚠️ no current record")
+        return legend + "\n\n" + "\n\n".join(sections)
+
+    def status_table(self) -> str:
+        lines = ["| Runbook | Engine | Outcome | Cells | Duration | Run on | Versions |",
+                 "|---|---|---|---|---|---|---|"]
+        for runbook in self._all_runbooks():
+            for engine in ENGINES:
+                record, problem = self._record(runbook.slug, engine)
+                link = f"[{runbook.slug}]({self._link(f'how-to/{runbook.slug}.md')})"
+                if record is None:
+                    lines.append(f"| {link} | {ENGINE_NAMES[engine]} | ⚠️ no record | | | | |")
+                    continue
+                outcome = "✅ passed" if record.passed else f"❌ failed: {_table_text(record.error or '')}"
+                if problem and record.passed:
+                    outcome = "⚠️ stale (older than the runbook or sample project)"
+                counts = {o: sum(c.outcome == o for c in record.cells) for o in ("passed", "expected-failure")}
+                cells = f"{counts['passed']} passed, {counts['expected-failure']} failed as expected"
+                versions = ", ".join(f"{k} {v}" for k, v in record.versions.items())
+                lines.append(f"| {link} | {ENGINE_NAMES[engine]} | {outcome} | {cells} | "
+                             f"{record.duration:.1f} s | {record.started} | {versions} |")
+        return "\n".join(lines)
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def _runbook(self, slug: str) -> notebooks.Runbook:
+        if slug not in self._runbooks:
+            try:
+                self._runbooks[slug] = notebooks.find(slug)
+            except BadInput as exc:
+                self._fail(str(exc))
+        return self._runbooks[slug]
+
+    def _all_runbooks(self) -> list[notebooks.Runbook]:
+        return [self._runbook(p.stem) for p in sorted(RUNBOOKS.glob("*.ipynb"))]
+
+    def _cell(self, slug: str, cell_id: str) -> notebooks.Cell:
+        runbook = self._runbook(slug)
+        if cell_id not in runbook.cells_by_id:
+            known = ", ".join(c.id for c in runbook.cells)
+            self._fail(f"runbook {slug!r} has no cell {cell_id!r} (its cells: {known})")
+        return runbook.cells_by_id[cell_id]
+
+    def _record(self, slug: str, engine: str) -> tuple[records.RunRecord | None, str | None]:
+        """The last record of ``slug`` on ``engine`` and what is wrong with it, if anything."""
+        if (slug, engine) not in self._records:
+            runbook = self._runbook(slug)
+            record = records.load(slug, engine, RECORDS)
+            problem = None
+            if record is None:
+                problem = f"no record of runbook {slug!r} on {engine}"
+            elif not record.passed:
+                problem = f"runbook {slug!r} failed on {engine}: {record.error}"
+            else:
+                started = datetime.fromisoformat(record.started).timestamp()
+                if max(runbook.path.stat().st_mtime, self._sample_project_mtime()) > started:
+                    problem = f"the record of runbook {slug!r} on {engine} is older than the runbook or the sample project"
+            if problem:
+                problem += f" (run `runbook validate {slug} --engine {engine}`)"
+            self._records[slug, engine] = (record, problem)
+        return self._records[slug, engine]
+
+    def _versions(self, slug: str) -> dict[str, str]:
+        for engine in ENGINES:
+            record, _ = self._record(slug, engine)
+            if record:
+                return record.versions
+        return {}
+
+    def _cell_mark(self, slug: str, cell_id: str, engine: str) -> str:
+        record, problem = self._record(slug, engine)
+        cell_record = record.cell(cell_id) if record else None
+        if cell_record and cell_record.outcome == "skipped":
+            return "–"
+        if problem or cell_record is None:
+            return "⚠️"
+        return {"passed": "✅", "expected-failure": "✅ ✗"}.get(cell_record.outcome, "❌")
+
+    def _sample_project_mtime(self) -> float:
+        if self._project_mtime is None:
+            files = [p for p in SAMPLE_PROJECT.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                     and p.name not in ("db.sqlite3", "finflo.log")]
+            self._project_mtime = max(p.stat().st_mtime for p in files)
+        return self._project_mtime
+
+    def _sample_file(self, path: str) -> Path:
+        file = (SAMPLE_PROJECT / path).resolve()
+        if not file.is_relative_to(SAMPLE_PROJECT) or not file.is_file():
+            self._fail(f"no file sampleproject/{path}")
+        return file
+
+    def _replace_in_file_args(self, slug: str, cell_id: str) -> tuple[str, str, str]:
+        cell = self._cell(slug, cell_id)
+        try:
+            call = ast.parse(cell.source).body[0].value
+            if not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "replace_in_file"):
+                raise ValueError
+            args = [ast.literal_eval(a) for a in call.args]
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+            names = ("path", "old", "new")
+            values = dict(zip(names, args)) | kwargs
+            return values["path"], values["old"], values["new"]
+        except (SyntaxError, ValueError, IndexError, AttributeError, KeyError):
+            self._fail(f"cell {cell_id!r} of runbook {slug!r} is not a replace_in_file(path, old=..., new=...) call with literal arguments")
+
+    def _django_help(self, entries: dict, options: dict[str, set[str]]) -> dict:
+        """Django's own help text for each `manage.py` command the runbooks run, and its options."""
+        words = []
+        for key in entries:
+            if key.startswith("manage.py "):
+                words += [key.split()[1], *sorted(options[key])]
+        probe = REPO / "hooks" / "django_probe.py"
+        result = subprocess.run([sys.executable, str(probe), "help", str(SAMPLE_PROJECT), *words],
+                                capture_output=True, text=True)
+        if result.returncode:
+            self._fail(f"cannot ask Django for its commands' help: {result.stderr.strip()}")
+        described = {}
+        for name, entry in json.loads(result.stdout).items():
+            described[f"manage.py {name}"] = entry["help"]
+            described[f"manage.py {name} options"] = entry["options"]
+        return described
+
+    # -- errors and links ----------------------------------------------------------------------
+
+    def _page_uri(self) -> str:
+        page = getattr(self.env, "page", None)
+        return page.file.src_uri if page is not None else "?"
+
+    def _link(self, target: str) -> str:
+        return posixpath.relpath(target, posixpath.dirname(self._page_uri()))
+
+    def _fail(self, message: str):
+        raise MacroError(f"docs/{self._page_uri()}: {message}")
+
+    def _problem(self, problem: str) -> str:
+        if self.require_records:
+            self._fail(problem + " [RUNBOOK_REQUIRE_RECORDS=1]")
+        return f'!!! warning "No current output"\n\n    {problem}.'
+
+    def _check_engine(self, engine: str) -> None:
+        if engine not in ENGINES:
+            self._fail(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+
+
+# -- text helpers ------------------------------------------------------------------------------
+
+def _fence(lang: str, text: str, attrs: str = "") -> str:
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    return f"{ticks}{lang}{' ' + attrs if attrs else ''}\n{text}\n{ticks}"
+
+
+def _indent(text: str, width: int = 4) -> str:
+    return "\n".join((" " * width + ln) if ln.strip() else "" for ln in text.splitlines())
+
+
+def _region(text: str, at: int, replaced: str, context: int = 2) -> tuple[str, int, tuple[int, int] | None]:
+    """The lines around ``replaced`` (found at offset ``at``), its first line number, the changed lines."""
+    lines = text.splitlines()
+    first = text.count("\n", 0, at)
+    stripped = replaced.strip("\n")
+    if not stripped:
+        start = max(0, first - context)
+        return "\n".join(lines[start:first + context + 1]), start + 1, None
+    first_changed = first + replaced[: len(replaced) - len(replaced.lstrip("\n"))].count("\n")
+    last_changed = first_changed + stripped.count("\n")
+    start, end = max(0, first_changed - context), min(len(lines), last_changed + context + 1)
+    return "\n".join(lines[start:end]), start + 1, (first_changed - start + 1, last_changed - start + 1)
+
+
+def _last_line(output: str) -> str:
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def _run_line(record: records.RunRecord) -> str:
+    v = record.versions
+    return (f"Recorded on {ENGINE_NAMES[record.engine]} {v.get(record.engine, '')} with Django "
+            f"{v.get('django', '?')} and finflo {v.get('finflo', '?')}, {_date(record.started)}.")
+
+
+def _date(iso: str) -> str:
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _engine_list(engines) -> str:
+    names = [ENGINE_NAMES[e] for e in engines]
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def _programs(command: str) -> list[tuple[str, list[str]]]:
+    """The simple commands of a shell line, each as (reference key, its words)."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    simple, current = [], []
+    for token in lexer:
+        if token in ("&&", "||", ";", "|"):
+            simple.append(current)
+            current = []
+        else:
+            current.append(token)
+    simple.append(current)
+    result = []
+    for words in filter(None, simple):
+        if words[:2] == ["python", "manage.py"] and len(words) > 2:
+            result.append((f"manage.py {words[2]}", words[3:]))
+        elif words[:2] == ["python", "-m"] and len(words) > 2:
+            result.append((f"python -m {words[2]}", words[3:]))
+        elif words[0] == "git" and len(words) > 1:
+            result.append((f"git {words[1]}", words[2:]))
+        else:
+            result.append((words[0], words[1:]))
+    return result
+
+
+def _module_doc(key: str) -> str | None:
+    """The first paragraph of the docstring of a `python -m` module of this repository."""
+    if not key.startswith("python -m runbook."):
+        return None
+    source = REPO / "src" / Path(*key.split()[-1].split(".")).with_suffix(".py")
+    if not source.is_file():
+        return None
+    doc = ast.get_docstring(ast.parse(source.read_text())) or ""
+    return doc.split("\n\n")[0].replace("\n", " ") or None
+
+
+def _code_cell(command: str) -> str:
+    """A command as inline code inside a table cell (a pipe inside a code span splits no cell)."""
+    return f"`` {command} ``" if "`" in command else f"`{command}`"
+
+
+def _table_text(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
