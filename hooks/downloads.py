@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from mkdocs.structure.files import File
 
-from runbook.paths import REPO, RUNBOOKS
+from runbook.paths import RUNBOOKS
 
 
 def on_files(files, config):
     for notebook in sorted(RUNBOOKS.glob("*.ipynb")):
-        files.append(File(
-            f"runbooks/{notebook.name}", src_dir=str(REPO), dest_dir=config["site_dir"],
-            use_directory_urls=config["use_directory_urls"],
-        ))
+        files.append(File.generated(config, f"runbooks/{notebook.name}", abs_src_path=str(notebook)))
     return files

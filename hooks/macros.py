@@ -136,16 +136,24 @@ class _Site:
 
     def edit(self, slug: str, cell_id: str) -> str:
         path, old, new = self._replace_in_file_args(slug, cell_id)
-        file = self._sample_file(path)
-        text = file.read_text()
-        if text.count(old) != 1:
-            self._fail(f"cell {cell_id!r} of runbook {slug!r} replaces text that occurs "
-                       f"{text.count(old)} times in sampleproject/{path} (expected once)")
-        before = _region(text, text.index(old), old)
-        after = _region(text.replace(old, new), text.index(old), new)
+        if (SAMPLE_PROJECT / path).is_file():
+            text = self._sample_file(path).read_text()
+            if text.count(old) != 1:
+                self._fail(f"cell {cell_id!r} of runbook {slug!r} replaces text that occurs "
+                           f"{text.count(old)} times in sampleproject/{path} (expected once)")
+            before = _region(text, text.index(old), old)
+            after = _region(text.replace(old, new), text.index(old), new)
+        elif (SAMPLE_PROJECT / path).parent.is_dir():
+            # A file an earlier cell creates (a new migration): the run itself proves `old` is in it.
+            before, after = (old.strip("\n"), 1, None), (new.strip("\n"), 1, None)
+        else:
+            self._fail(f"cell {cell_id!r} of runbook {slug!r} edits {path}, but sampleproject/ has no "
+                       f"folder {posixpath.dirname(path) or '.'}")
         tabs = []
         for label, (lines, first, changed) in (("BEFORE", before), ("AFTER", after)):
-            attrs = f'title="{path}" linenums="{first}"'
+            attrs = f'title="{path}"'
+            if (SAMPLE_PROJECT / path).is_file():
+                attrs += f' linenums="{first}"'
             if changed:
                 attrs += f' hl_lines="{changed[0]}-{changed[1]}"'
             tabs.append(f'=== "{label}"\n\n{_indent(_fence("python", lines, attrs))}')
@@ -381,17 +389,25 @@ def _indent(text: str, width: int = 4) -> str:
 
 
 def _region(text: str, at: int, replaced: str, context: int = 2) -> tuple[str, int, tuple[int, int] | None]:
-    """The lines around ``replaced`` (found at offset ``at``), its first line number, the changed lines."""
+    """The lines around ``replaced`` (found at offset ``at``), its first line number, the changed lines.
+
+    Blank lines at either end are left out: Markdown drops them, which would shift the numbering.
+    """
     lines = text.splitlines()
     first = text.count("\n", 0, at)
     stripped = replaced.strip("\n")
-    if not stripped:
-        start = max(0, first - context)
-        return "\n".join(lines[start:first + context + 1]), start + 1, None
-    first_changed = first + replaced[: len(replaced) - len(replaced.lstrip("\n"))].count("\n")
-    last_changed = first_changed + stripped.count("\n")
+    if stripped:
+        first_changed = first + replaced[: len(replaced) - len(replaced.lstrip("\n"))].count("\n")
+        last_changed = first_changed + stripped.count("\n")
+    else:
+        first_changed, last_changed = first, first - 1
     start, end = max(0, first_changed - context), min(len(lines), last_changed + context + 1)
-    return "\n".join(lines[start:end]), start + 1, (first_changed - start + 1, last_changed - start + 1)
+    while start < end - 1 and not lines[start].strip():
+        start += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    changed = (first_changed - start + 1, last_changed - start + 1) if stripped else None
+    return "\n".join(lines[start:end]), start + 1, changed
 
 
 def _last_line(output: str) -> str:
