@@ -1,0 +1,238 @@
+"""The site: built strictly from runbooks and records, and refusing pages that are not.
+
+The records come from a real `runbook validate --engine sqlite` of every runbook into a temporary
+folder (RUNBOOK_RECORDS), run once per session; the site is built with `mkdocs build --strict`.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DOCS = REPO / "docs"
+RUNBOOKS = REPO / "runbooks"
+CONSOLE_BLOCK = re.compile(r'<div class="language-console highlight">(.*?)</code>', re.S)
+
+
+@dataclass
+class Build:
+    returncode: int
+    log: str
+    site: Path
+
+
+def validate_records(base: Path) -> Path:
+    """Records of every runbook on SQLite, validated once per test session (cached under ``base``)."""
+    records = base / "records"
+    done = base / "records.done"
+    if not done.exists():
+        result = subprocess.run(
+            [BIN / "runbook", "validate", "--engine", "sqlite", "--records", str(records)],
+            cwd=REPO, capture_output=True, text=True,
+        )
+        # Exit 1 (a runbook failed) still leaves records: the pages show the failure as a warning.
+        assert result.returncode in (0, 1), result.stdout + result.stderr
+        done.write_text(result.stdout)
+    return records
+
+
+def build(site: Path, records: Path, docs: Path = DOCS, **env: str) -> Build:
+    """`mkdocs build --strict` of ``docs`` (a copy gets a config of its own) into ``site``."""
+    config = REPO / "mkdocs.yml"
+    if docs != DOCS:
+        config = _config_for(docs)
+    result = subprocess.run(
+        [BIN / "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
+        cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, "RUNBOOK_RECORDS": str(records), "NO_MKDOCS_2_WARNING": "1", **env},
+    )
+    return Build(result.returncode, result.stdout + result.stderr, site)
+
+
+def built_site_in(base: Path) -> Build:
+    """The site built from the session's records, once per session (cached under ``base``)."""
+    site = base / "site"
+    if not (site / "index.html").exists():
+        result = build(site, validate_records(base))
+        assert result.returncode == 0, result.log
+    return Build(0, "", site)
+
+
+def _config_for(docs: Path) -> Path:
+    """mkdocs.yml with absolute paths, pointing at another docs folder."""
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
+    config["docs_dir"] = str(docs)
+    config["hooks"] = [str(REPO / h) for h in config["hooks"]]
+    config["watch"] = [str(REPO / w) for w in config.get("watch", [])]
+    for plugin in config["plugins"]:
+        if isinstance(plugin, dict) and "macros" in plugin:
+            plugin["macros"]["module_name"] = str(REPO / plugin["macros"]["module_name"])
+    path = docs.parent / "mkdocs.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def session_base(tmp_path_factory) -> Path:
+    return tmp_path_factory.getbasetemp()
+
+
+@pytest.fixture(scope="session")
+def records(session_base) -> Path:
+    return validate_records(session_base)
+
+
+@pytest.fixture(scope="session")
+def site(session_base) -> Path:
+    return built_site_in(session_base).site
+
+
+@pytest.fixture
+def docs_copy(tmp_path) -> Path:
+    """A copy of docs/ to spoil."""
+    copy = tmp_path / "docs"
+    shutil.copytree(DOCS, copy)
+    return copy
+
+
+def console_commands(page_html: str) -> list[str]:
+    """The `$ ` lines of the console blocks of a rendered page, as text."""
+    commands = []
+    for block in CONSOLE_BLOCK.findall(page_html):
+        text = html.unescape(re.sub(r"<[^>]+>", "", block))
+        commands += [line[2:].strip() for line in text.splitlines() if line.startswith("$ ")]
+    return commands
+
+
+# -- the real site -------------------------------------------------------------------------------
+
+def test_every_how_to_page_has_its_runbook_and_every_runbook_its_page():
+    pages = {p.stem for p in (DOCS / "how-to").glob("*.md")}
+    runbooks = {p.stem for p in RUNBOOKS.glob("*.ipynb")}
+    assert pages, "no how-to pages"
+    assert pages == runbooks, f"pages without runbooks: {pages - runbooks}; runbooks without pages: {runbooks - pages}"
+
+
+def test_every_page_is_built_and_every_runbook_is_published(site):
+    for slug in (p.stem for p in RUNBOOKS.glob("*.ipynb")):
+        assert (site / "how-to" / slug / "index.html").is_file()
+        assert (site / "runbooks" / f"{slug}.ipynb").read_bytes() == (RUNBOOKS / f"{slug}.ipynb").read_bytes()
+    for page in ("index.html", "status/index.html", "reference/commands/index.html",
+                 "explanation/how-the-runbooks-prove-the-pages/index.html"):
+        assert (site / page).is_file(), page
+
+
+def test_every_command_shown_is_run_by_a_runbook(site):
+    from runbook import notebooks
+
+    executed = {c.strip() for rb in notebooks.all_runbooks() for cell in rb.cells for c in cell.commands}
+    shown = {}
+    for page in site.rglob("*.html"):
+        for command in console_commands(page.read_text()):
+            shown.setdefault(command, page.relative_to(site))
+    assert shown, "no console block on the site"
+    assert {c: p for c, p in shown.items() if c not in executed} == {}
+
+
+def test_circular_dependency_page_shows_the_error_and_the_edits(site):
+    page = (site / "how-to" / "circular-dependency" / "index.html").read_text()
+    assert "CircularDependencyError" in page
+    labels = re.findall(r'<label for="__tabbed_\d+_\d+">([^<]+)</label>', page)
+    assert labels.count("BEFORE") >= 3 and labels.count("AFTER") >= 3, labels
+    assert "$ </span>python manage.py makemigrations transaction" in page.replace('<span class="w"> </span>', " ") or \
+        "python manage.py makemigrations transaction" in console_commands(page)
+    assert 'href="../../runbooks/circular-dependency.ipynb"' in page
+    assert "migration-graph-cycle.svg" in page and "run_before" in page
+
+
+def test_migration_graph_is_drawn_from_django(site):
+    cycle = (site / "assets" / "generated" / "migration-graph-cycle.svg").read_text()
+    fixed = (site / "assets" / "generated" / "migration-graph.svg").read_text()
+    assert "Generated by hooks/migration_graph.py" in cycle
+    assert "finflo.0001_initial depends on accounts.0001_initial (dependency)" in cycle
+    assert 'stroke="#c62828"' in cycle  # the cycle is drawn
+    assert "finflo.0001_initial depends on accounts.0001_initial (run_before)" in fixed
+    assert 'stroke="#c62828"' not in fixed  # no cycle in the committed migrations
+
+
+def test_status_and_reference_pages_come_from_the_records(site, records):
+    status = (site / "status" / "index.html").read_text()
+    assert "circular-dependency" in status and "✅ passed" in status
+    reference = (site / "reference" / "commands" / "index.html").read_text()
+    assert "manage.py migrate" in reference
+    assert "Creates tables for apps without migrations." in reference  # Django's help for --run-syncdb
+
+
+def test_expected_failure_shows_its_last_line_in_the_title(site):
+    page = (site / "how-to" / "circular-dependency" / "index.html").read_text()
+    assert re.search(r"Output: fails as expected \(exit 1\): <code>[^<]*CircularDependencyError: "
+                     r"accounts\.0001_initial, transaction\.0001_initial</code>", page)
+
+
+# -- pages the build must refuse -----------------------------------------------------------------
+
+def test_a_command_no_runbook_runs_fails_the_build(docs_copy, records, tmp_path):
+    page = docs_copy / "how-to" / "circular-dependency.md"
+    page.write_text(page.read_text() + "\n```console\n$ python manage.py dbflush\n```\n")
+    result = build(tmp_path / "site", records, docs_copy)
+    assert result.returncode != 0
+    assert "docs/how-to/circular-dependency.md shows `$ python manage.py dbflush`, which no runbook cell executes" in result.log
+    assert re.search(r"nearest: runbook '[\w-]+', cell '[\w-]+'", result.log), result.log
+
+
+def test_an_unknown_cell_fails_the_build(docs_copy, records, tmp_path):
+    page = docs_copy / "how-to" / "circular-dependency.md"
+    page.write_text(page.read_text().replace('"makemigrations-accounts"', '"makemigrations-acounts"', 1))
+    result = build(tmp_path / "site", records, docs_copy)
+    assert result.returncode != 0
+    assert ("docs/how-to/circular-dependency.md: runbook 'circular-dependency' has no cell "
+            "'makemigrations-acounts'") in result.log
+
+
+def test_an_unknown_runbook_fails_the_build(docs_copy, records, tmp_path):
+    page = docs_copy / "how-to" / "circular-dependency.md"
+    page.write_text(page.read_text() + '\n{{ step("circular-dependencies", "migrate") }}\n')
+    result = build(tmp_path / "site", records, docs_copy)
+    assert result.returncode != 0
+    assert "docs/how-to/circular-dependency.md: unknown runbook 'circular-dependencies'" in result.log
+
+
+def test_a_page_without_a_runbook_fails_the_build(docs_copy, records, tmp_path):
+    (docs_copy / "how-to" / "squash-migrations.md").write_text("# How to squash migrations\n")
+    result = build(tmp_path / "site", records, docs_copy)
+    assert result.returncode != 0
+    assert "docs/how-to/squash-migrations.md has no runbook runbooks/squash-migrations.ipynb" in result.log
+
+
+def test_an_excerpt_that_is_not_in_the_file_fails_the_build(docs_copy, records, tmp_path):
+    page = docs_copy / "how-to" / "circular-dependency.md"
+    page.write_text(page.read_text() + '\n{{ file_excerpt("accounts/models.py", start="class Nothing", end="x") }}\n')
+    result = build(tmp_path / "site", records, docs_copy)
+    assert result.returncode != 0
+    assert "docs/how-to/circular-dependency.md: no line of sampleproject/accounts/models.py matches start='class Nothing'" in result.log
+
+
+# -- missing records -----------------------------------------------------------------------------
+
+def test_missing_records_are_a_warning_on_the_page(tmp_path):
+    result = build(tmp_path / "site", tmp_path / "no-records")
+    assert result.returncode == 0, result.log
+    page = (tmp_path / "site" / "how-to" / "circular-dependency" / "index.html").read_text()
+    assert "No current output" in page and "no record of runbook &#39;circular-dependency&#39; on sqlite" in page
+    assert "Not validated" in page
+
+
+def test_missing_records_fail_the_build_in_ci(tmp_path):
+    result = build(tmp_path / "site", tmp_path / "no-records", RUNBOOK_REQUIRE_RECORDS="1")
+    assert result.returncode != 0
+    assert "no record of runbook" in result.log and "RUNBOOK_REQUIRE_RECORDS=1" in result.log
