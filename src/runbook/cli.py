@@ -137,9 +137,16 @@ def _positive(text: str) -> float:
     return value
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Usage errors as one line and exit 2, like every other bad input."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runbook", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    parser = _OneLineErrors(prog="runbook", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_OneLineErrors)
 
     p = sub.add_parser("list", help="list the runbooks, their pages and whether they are destructive")
     p.set_defaults(command=cmd_list)

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Callable
 
 import nbformat
-from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+from traitlets.config import Config
 from nbclient.exceptions import DeadKernelError
 
 from . import databases
@@ -127,10 +127,7 @@ class _Execution:
         deadline = clock + self.options.run_timeout
         try:
             with client.setup_kernel(env=self._kernel_env()):
-                try:
-                    self._execute_cells(nb, client, record, deadline)
-                finally:  # nbclient leaves a kernel manager it was given running
-                    client.km.shutdown_kernel(now=True)
+                self._execute_cells(nb, client, record, deadline)
         except RunbookFailed as failure:
             record.outcome, record.error = "failed", str(failure)
         except DeadKernelError:
@@ -242,9 +239,10 @@ class _Execution:
         return nb
 
     def _client(self, nb) -> NotebookClient:
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(self.tmp / "kernel"))
+        # IPC sockets in the run's private folder: no TCP port for other local users to reach.
+        config = Config(KernelManager={"transport": "ipc", "ip": str(self.tmp / "kernel")})
         client = NotebookClient(
-            nb, km=km, timeout=int(self.options.cell_timeout), interrupt_on_timeout=True,
+            nb, kernel_name="python3", config=config, timeout=int(self.options.cell_timeout), interrupt_on_timeout=True,
             allow_errors=True, record_timing=False, shutdown_kernel="immediate",
             resources={"metadata": {"path": str(self.project)}},
         )

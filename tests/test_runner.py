@@ -1,0 +1,315 @@
+"""The runner: real notebooks executed with nbclient on real databases, judged cell by cell."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from runbook import databases, notebooks
+from runbook.errors import BadInput
+from runbook.executor import Progress, RunOptions, run
+from runbook.records import RunRecord
+
+from .conftest import REPO
+from .notebook_builder import cell, write_runbook
+
+
+def run_cells(tmp_path, cells, engine="sqlite", **options) -> RunRecord:
+    path = write_runbook(tmp_path / "runbooks", "probe", cells)
+    return run(notebooks.load(path), RunOptions(engine=engine, **options))
+
+
+def outcomes(record: RunRecord) -> dict[str, str]:
+    return {c.id: c.outcome for c in record.cells}
+
+
+# -- commands fail the run --------------------------------------------------------------------
+
+def test_failing_bang_command_fails_the_run_and_stops_it(tmp_path):
+    record = run_cells(tmp_path, [
+        cell("fails", "!python manage.py dbflush"),
+        cell("after", "!echo never"),
+    ])
+    assert record.outcome == "failed"
+    assert outcomes(record)["fails"] == "failed"
+    assert outcomes(record)["after"] == "not-run"
+    failed = record.cell("fails")
+    assert failed.exit == 1
+    assert "Unknown command: 'dbflush'. Did you mean flush?" in failed.output
+    assert record.error.startswith("runbook 'probe', cell 'fails' (python manage.py dbflush) on sqlite:")
+
+
+def test_failing_command_in_a_bash_cell_fails_the_run(tmp_path):
+    record = run_cells(tmp_path, [cell("bash", "%%bash\necho before\nexit 3\n")])
+    assert record.outcome == "failed"
+    assert record.cell("bash").exit == 3
+    assert "CalledProcessError" in record.error
+
+
+def test_python_error_fails_the_run(tmp_path):
+    record = run_cells(tmp_path, [cell("boom", "raise RuntimeError('boom')")])
+    assert record.outcome == "failed"
+    assert "RuntimeError: boom" in record.error
+
+
+# -- asserted expected failures ---------------------------------------------------------------
+
+def test_expected_failure_that_happens_passes(tmp_path):
+    record = run_cells(tmp_path, [
+        cell("unknown", "!python manage.py dbflush", exit=1, output=r"Unknown command: 'dbflush'"),
+        cell("after", "!echo still running"),
+    ])
+    assert record.outcome == "passed", record.error
+    assert outcomes(record) == {"parameters": "passed", "setup": "passed",
+                                "unknown": "expected-failure", "after": "passed"}
+
+
+def test_expected_failure_that_does_not_happen_fails_the_run(tmp_path):
+    record = run_cells(tmp_path, [cell("ok", "!python manage.py check", exit=1, output="Error")])
+    assert record.outcome == "failed"
+    assert "expected exit status 1, but the cell succeeded" in record.error
+
+
+def test_expected_failure_with_another_exit_code_fails_the_run(tmp_path):
+    record = run_cells(tmp_path, [cell("exit2", "!exit 2", exit=1)])
+    assert record.outcome == "failed"
+    assert "expected exit status 1, got CommandFailed: exit status 2" in record.error
+
+
+def test_expected_failure_with_another_message_fails_the_run(tmp_path):
+    record = run_cells(tmp_path, [cell("other", "!python manage.py dbflush", exit=1, output="CircularDependencyError")])
+    assert record.outcome == "failed"
+    assert "output does not match /CircularDependencyError/" in record.error
+
+
+def test_successful_cell_output_is_asserted_too(tmp_path):
+    record = run_cells(tmp_path, [cell("check", "!python manage.py check", output="No changes detected")])
+    assert record.outcome == "failed"
+    assert "output does not match /No changes detected/" in record.error
+
+
+def test_allowing_an_error_without_asserting_it_is_refused(tmp_path):
+    path = write_runbook(tmp_path, "lenient", [cell("lenient", "!false", tags=["raises-exception"])])
+    with pytest.raises(BadInput, match="needs both the 'raises-exception' tag and runbook.expect.exit"):
+        notebooks.load(path)
+
+
+# -- timeouts ---------------------------------------------------------------------------------
+
+def test_hung_command_is_killed_at_the_cell_timeout(tmp_path):
+    pid_file = tmp_path / "sleeper.pid"
+    start = time.monotonic()
+    record = run_cells(tmp_path, [
+        cell("hangs", f"!echo $$ > {pid_file}; exec sleep 600", timeout=3),
+    ])
+    assert time.monotonic() - start < 60
+    assert record.outcome == "failed"
+    assert record.cell("hangs").outcome == "timeout"
+    assert record.error.startswith(f"runbook 'probe', cell 'hangs' (echo $$ > {pid_file}; exec sleep 600) on sqlite: timed out")
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_run_timeout_stops_the_runbook(tmp_path):
+    record = run_cells(tmp_path, [cell(f"nap-{i}", "!sleep 1") for i in range(5)], run_timeout=2.5)
+    assert record.outcome == "failed"
+    assert "not-run" in outcomes(record).values()
+    assert "timed out" in record.error or "run timeout of 2.5s reached" in record.error
+
+
+# -- isolation --------------------------------------------------------------------------------
+
+def test_each_run_gets_a_fresh_project_and_database_that_are_removed_after(tmp_path, engine):
+    seen = []
+
+    class Spy(Progress):
+        def cell_output(self, text):
+            seen.append(text)
+
+    path = write_runbook(tmp_path / "runbooks", "probe", [
+        cell("where", '!pwd && echo "$DATABASE_URL"'),
+        cell("migrate", "!python manage.py migrate -v0"),
+        cell("fail", "!false"),
+    ])
+    rb = notebooks.load(path)
+    records = [run(rb, RunOptions(engine=engine), Spy()) for _ in range(2)]
+    assert [r.outcome for r in records] == ["failed", "failed"]
+    assert all(r.cell("migrate").outcome == "passed" for r in records)
+    # The raw output (before scrubbing) names the project copy and database of each run.
+    projects = [line for line in "".join(seen).splitlines() if line.startswith("<project>") or line.startswith("/")]
+    assert projects
+    if engine != "sqlite":
+        server = databases.Database(databases.SERVER_URLS[engine])
+        assert not [name for name in _server_databases(server) if name.startswith("rb_probe_")]
+
+
+def _server_databases(server) -> list[str]:
+    with databases._connect(server) as conn, conn.cursor() as cur:
+        cur.execute("SELECT datname FROM pg_database" if server.engine == "postgresql" else "SHOW DATABASES")
+        return [row[0] for row in cur.fetchall()]
+
+
+def test_runs_never_touch_the_sample_project(tmp_path):
+    before = _tree_snapshot(REPO / "sampleproject")
+    record = run_cells(tmp_path, [
+        cell("edit", 'replace_in_file("config/settings.py", old="DEBUG = True", new="DEBUG = False")'),
+        cell("migrate", "!python manage.py migrate -v0"),
+    ])
+    assert record.outcome == "passed", record.error
+    assert _tree_snapshot(REPO / "sampleproject") == before
+
+
+def _tree_snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- parameters, records, the executed notebook ------------------------------------------------
+
+def test_parameters_are_injected_after_the_parameters_cell(tmp_path):
+    path = write_runbook(tmp_path / "runbooks", "params", [cell("greet", "!echo {greeting}", output="^bonjour$")],
+                         extra_parameters='greeting = "hello"\n')
+    record = run(notebooks.load(path), RunOptions(parameters={"greeting": "bonjour"}, save_notebook=tmp_path / "out.ipynb"))
+    assert record.outcome == "passed", record.error
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    injected = executed.cells[2]
+    assert injected.metadata.tags == ["injected-parameters"]
+    assert "greeting = 'bonjour'" in injected.source
+
+
+def test_committed_runbooks_carry_no_outputs():
+    for path in sorted((REPO / "runbooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for node in nb.cells:
+            if node.cell_type == "code":
+                assert node.outputs == [] and node.execution_count is None, f"{path.name}: cell {node.id} has outputs"
+
+
+def test_committed_runbooks_load_and_name_every_cell():
+    for rb in notebooks.all_runbooks(REPO / "runbooks"):
+        assert rb.title.startswith("How to"), rb.slug
+        assert all(c.id and not c.id.startswith("cell-") for c in rb.cells), rb.slug
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+
+def cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "runbook.cli", *args], cwd=cwd, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=600,
+    )
+
+
+def test_list_names_runbooks_pages_and_destructive_ones():
+    result = cli("list")
+    assert result.returncode == 0
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("circular-dependency "))
+    assert "how-to/circular-dependency.md" in line and "destructive" in line
+
+
+def test_every_command_has_help():
+    for command in ("list", "run", "validate"):
+        result = cli(command, "--help")
+        assert result.returncode == 0 and "usage: runbook" in result.stdout
+
+
+def test_validate_writes_a_record_per_run(tmp_path):
+    write_runbook(tmp_path / "runbooks", "probe", [cell("check", "!python manage.py check")])
+    result = cli("validate", "probe", "--records", str(tmp_path / "records"),
+                 env={"RUNBOOK_DIR": str(tmp_path / "runbooks")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("1 passed, 0 failed")
+    data = json.loads((tmp_path / "records/probe/sqlite.json").read_text())
+    assert data["generated_by"] == "runbook validate"
+    assert data["outcome"] == "passed" and data["engine"] == "sqlite"
+    assert set(data["versions"]) == {"django", "finflo", "sqlite"}
+    check = next(c for c in data["cells"] if c["id"] == "check")
+    assert check["outcome"] == "passed" and check["duration"] > 0
+    assert "System check identified no issues" in check["output"]
+
+
+def test_validate_exits_1_when_a_runbook_fails(tmp_path):
+    write_runbook(tmp_path / "runbooks", "broken", [cell("fails", "!exit 4")])
+    result = cli("validate", "broken", "--records", str(tmp_path / "records"),
+                 env={"RUNBOOK_DIR": str(tmp_path / "runbooks")})
+    assert result.returncode == 1
+    assert "0 passed, 1 failed" in result.stdout
+    assert "runbook 'broken', cell 'fails' (exit 4) on sqlite: CommandFailed: exit status 4: exit 4" in result.stdout
+
+
+def test_run_shows_each_cell_as_it_runs(tmp_path):
+    write_runbook(tmp_path / "runbooks", "probe", [cell("check", "!python manage.py check")])
+    result = cli("run", "probe", "--output", str(tmp_path / "probe.ipynb"), env={"RUNBOOK_DIR": str(tmp_path / "runbooks")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "▶ probe on sqlite" in result.stdout
+    assert "  $ python manage.py check" in result.stdout
+    assert "  │ System check identified no issues (0 silenced)." in result.stdout
+    assert "✓ passed: probe on sqlite" in result.stdout
+    assert (tmp_path / "probe.ipynb").is_file()
+
+
+def test_operator_mode_runs_in_place_against_the_given_database(tmp_path):
+    from runbook.executor import copy_sample_project
+
+    own = copy_sample_project(tmp_path / "own")
+    write_runbook(tmp_path / "runbooks", "probe", [cell("migrate", "!python manage.py migrate -v0")])
+    url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
+    result = cli("run", "probe", "--project", str(own), "--database-url", url, "-q",
+                 "--output", str(tmp_path / "out.ipynb"), env={"RUNBOOK_DIR": str(tmp_path / "runbooks")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "own.sqlite3").stat().st_size > 0
+
+
+def test_destructive_runbook_refuses_an_operator_project_without_the_flag(tmp_path):
+    from runbook.executor import copy_sample_project
+
+    own = copy_sample_project(tmp_path / "own")
+    before = _tree_snapshot(own)
+    result = cli("run", "circular-dependency", "--project", str(own))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: runbook 'circular-dependency' deletes data or migrations; against your own project "
+        "it runs only with --allow-destructive\n"
+    )
+    assert _tree_snapshot(own) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "no-such-runbook"], "error: unknown runbook 'no-such-runbook' (known: "),
+    (["run", "new-work-model", "--project", "/tmp"], "error: not a Django project (no manage.py): /tmp"),
+    (["run", "circular-dependency", "-p", "oops"], "error: malformed parameter 'oops': use -p name=value"),
+    (["run", "circular-dependency", "--database-url", "postgres://postgres@127.0.0.1:9/x"],
+     "error: cannot reach the postgresql server at 127.0.0.1: "),
+    (["run", "circular-dependency", "--database-url", "oracle://x/y"], "error: unsupported database URL scheme 'oracle'"),
+    (["validate", "--engine", "oracle"], "error: argument --engine: invalid choice: 'oracle'"),
+    (["run", "circular-dependency", "--cell-timeout", "-1"], "error: argument --cell-timeout: must be positive: '-1'"),
+    (["frobnicate"], "error: argument COMMAND: invalid choice: 'frobnicate'"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    result = cli(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith(message), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stdout == ""
+
+
+def test_a_notebook_that_is_not_json_is_bad_input(tmp_path):
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks/garbled.ipynb").write_text("{not json")
+    result = cli("run", "garbled", env={"RUNBOOK_DIR": str(tmp_path / "runbooks")})
+    assert result.returncode == 2
+    assert result.stderr == "error: runbook garbled.ipynb is not a Jupyter notebook (invalid JSON)\n"
+
+
+def test_the_kernel_talks_over_ipc_not_tcp(tmp_path):
+    record = run_cells(tmp_path, [cell(
+        "transport", "from ipykernel.connect import get_connection_info\nprint(get_connection_info(unpack=True)['transport'])",
+        output="^ipc$",
+    )])
+    assert record.outcome == "passed", record.error
