@@ -178,7 +178,8 @@ def test_parameters_are_injected_after_the_parameters_cell(tmp_path):
     record = run(notebooks.load(path), RunOptions(parameters={"greeting": "bonjour"}, save_notebook=tmp_path / "out.ipynb"))
     assert record.outcome == "passed", record.error
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
-    injected = executed.cells[2]
+    assert executed.cells[0].metadata.tags == ["parameters"]
+    injected = executed.cells[1]
     assert injected.metadata.tags == ["injected-parameters"]
     assert "greeting = 'bonjour'" in injected.source
 
