@@ -194,7 +194,7 @@ class _Site:
         ])
         if problems:
             if self.require_records:
-                self._fail("; ".join(problems))
+                self._fail("; ".join(problems) + " [RUNBOOK_REQUIRE_RECORDS=1]")
             title = (f"Validated on {_engine_list(passed)} only" if passed else "Not validated")
             return f'!!! warning "{title}"\n\n{_indent(body)}'
         return f'!!! success "Validated on {_engine_list(passed)}"\n\n{_indent(body)}'

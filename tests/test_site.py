@@ -183,10 +183,10 @@ def test_expected_failure_shows_its_last_line_in_the_title(site):
 
 def test_a_command_no_runbook_runs_fails_the_build(docs_copy, records, tmp_path):
     page = docs_copy / "how-to" / "circular-dependency.md"
-    page.write_text(page.read_text() + "\n```console\n$ python manage.py dbflush\n```\n")
+    page.write_text(page.read_text() + "\n```console\n$ python manage.py reset_db --noinput\n```\n")
     result = build(tmp_path / "site", records, docs_copy)
     assert result.returncode != 0
-    assert "docs/how-to/circular-dependency.md shows `$ python manage.py dbflush`, which no runbook cell executes" in result.log
+    assert "docs/how-to/circular-dependency.md shows `$ python manage.py reset_db --noinput`, which no runbook cell executes" in result.log
     assert re.search(r"nearest: runbook '[\w-]+', cell '[\w-]+'", result.log), result.log
 
 
@@ -228,7 +228,7 @@ def test_missing_records_are_a_warning_on_the_page(tmp_path):
     result = build(tmp_path / "site", tmp_path / "no-records")
     assert result.returncode == 0, result.log
     page = (tmp_path / "site" / "how-to" / "circular-dependency" / "index.html").read_text()
-    assert "No current output" in page and "no record of runbook &#39;circular-dependency&#39; on sqlite" in page
+    assert "No current output" in page and "no record of runbook 'circular-dependency' on sqlite" in page
     assert "Not validated" in page
 
 
