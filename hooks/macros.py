@@ -180,7 +180,7 @@ class _Site:
                 rows.append(f"- {ENGINE_NAMES[engine]}: {problem}")
                 continue
             passed.append(engine)
-            rows.append(f"- {ENGINE_NAMES[engine]} {record.versions.get(engine, '')}: passed in "
+            rows.append(f"- {_engine_version(engine, record.versions)}: passed in "
                         f"{record.duration:.1f} s on {_date(record.started)}")
         versions = self._versions(slug)
         download = posixpath.relpath(f"runbooks/{slug}.ipynb", posixpath.dirname(self._page_uri()))
@@ -417,8 +417,14 @@ def _last_line(output: str) -> str:
 
 def _run_line(record: records.RunRecord) -> str:
     v = record.versions
-    return (f"Recorded on {ENGINE_NAMES[record.engine]} {v.get(record.engine, '')} with Django "
+    return (f"Recorded on {_engine_version(record.engine, v)} with Django "
             f"{v.get('django', '?')} and finflo {v.get('finflo', '?')}, {_date(record.started)}.")
+
+
+def _engine_version(engine: str, versions: dict[str, str]) -> str:
+    """"SQLite 3.40.1", "PostgreSQL 15.20 (Debian …)": the name once, then the server's version."""
+    name, version = ENGINE_NAMES[engine], versions.get(engine, "")
+    return version if version.lower().startswith(name.lower()) else f"{name} {version}".strip()
 
 
 def _date(iso: str) -> str:
