@@ -37,7 +37,7 @@ from runbook.paths import RECORDS, REPO, RUNBOOKS, SAMPLE_PROJECT
 
 ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
 MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt", "status",
-          "commands_reference", "status_table")
+          "commands_reference", "status_table", "error_index")
 # Programs other than `manage.py` that runbooks run; `manage.py` commands are described by Django.
 SHELL_PROGRAMS = {
     "rm": "Removes files; `-r` removes folders with their contents, `-f` ignores missing ones.",
@@ -109,7 +109,7 @@ class _Site:
             return self._problem(problem)
         marker = "???" if collapsed else "???+"
         if cell_record.outcome == "expected-failure":
-            last = _last_line(cell_record.output)
+            last = _error_line(cell_record.output)
             title = f"Output: fails as expected (exit {cell_record.exit})"
             if last:
                 title += f": `{last}`" if "`" not in last else f": {last}"
@@ -255,6 +255,24 @@ class _Site:
                 lines.append(f"| {link} | {ENGINE_NAMES[engine]} | {outcome} | {cells} | "
                              f"{record.duration:.1f} s | {record.started} | {versions} |")
         return "\n".join(lines)
+
+    def error_index(self) -> str:
+        """Every error a runbook reproduces, as the last run printed it, with the page that explains it."""
+        rows: dict[str, str] = {}
+        for runbook in self._all_runbooks():
+            for cell in runbook.cells:
+                if cell.expect.exit == 0:
+                    continue
+                engine = next(e for e in ENGINES if cell.runs_on(e))
+                record, problem = self._record(runbook.slug, engine)
+                cell_record = record.cell(cell.id) if record else None
+                if problem or cell_record is None or cell_record.outcome != "expected-failure":
+                    return self._problem(problem or f"no recorded failure for cell {cell.id!r} of {runbook.slug!r}")
+                message = _SHORT_EXCEPTION.sub(r"\1", _error_line(cell_record.output))
+                if message and message not in rows:
+                    link = f"[{runbook.title}]({self._link(f'how-to/{runbook.slug}.md')})"
+                    rows[message] = f"| `{_table_text(message)}` | {link} |"
+        return "\n".join(["| You see | Go to |", "|---|---|", *rows.values()])
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -410,9 +428,16 @@ def _region(text: str, at: int, replaced: str, context: int = 2) -> tuple[str, i
     return "\n".join(lines[start:end]), start + 1, changed
 
 
-def _last_line(output: str) -> str:
+# "django.db.migrations.exceptions.CircularDependencyError: …" -> "CircularDependencyError: …"
+_ERROR_LINE = re.compile(r"^(?:[\w.]+(?:Error|Exception)\b|Unknown command|FAILED:)")
+_SHORT_EXCEPTION = re.compile(r"^(?:[a-z_][\w]*\.)+([A-Z]\w*(?:Error|Exception)\b)")
+
+
+def _error_line(output: str) -> str:
+    """The line of a failed command's output that names the error (the last such line), else its last line."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
+    errors = [ln for ln in lines if _ERROR_LINE.search(ln)]
+    return (errors or lines or [""])[-1]
 
 
 def _run_line(record: records.RunRecord) -> str:
