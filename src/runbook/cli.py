@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import databases, notebooks, records
 from .errors import BadInput
-from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Progress, RunOptions, run
+from . import guards
+from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Interrupted, Progress, RunOptions, run
 from .paths import RECORDS, REPO
 
 EXECUTED = REPO / ".runbook" / "executed"
@@ -24,9 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; temporary databases and folders were removed", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        where = f"{exc.record.error}; " if isinstance(exc, Interrupted) else "interrupted; "
+        print(f"error: {where}temporary databases and folders were removed", file=sys.stderr)
         return 130
+    except databases.DropFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_list(args) -> int:
@@ -45,11 +50,16 @@ def cmd_run(args) -> int:
             f"runbook {runbook.slug!r} deletes data or migrations; against your own project it runs "
             "only with --allow-destructive"
         )
+    backup_dir = Path(args.backup_dir) if args.backup_dir else None
+    guards.check_parameters(runbook, params)
+    guards.check_run(runbook, project=project, database_url=args.database_url, allow_destructive=args.allow_destructive,
+                     allow_remote=args.allow_remote_database, backup_dir=backup_dir)
     engine = databases.engine_of(args.database_url) if args.database_url else args.engine
     options = RunOptions(
         engine=engine, project=project, database_url=args.database_url, parameters=params,
         cell_timeout=args.cell_timeout, run_timeout=args.run_timeout,
         save_notebook=Path(args.output) if args.output else EXECUTED / f"{runbook.slug}-{engine}.ipynb",
+        backup_dir=backup_dir,
     )
     record = run(runbook, options, ConsoleProgress(verbose=not args.quiet))
     print(f"executed notebook: {options.save_notebook}")
@@ -108,6 +118,9 @@ class ConsoleProgress(Progress):
         elif record.error:
             detail = record.error
         print(f"  {mark} {cell.id:<32} {record.duration:6.1f}s  {detail}", file=self.out, flush=True)
+
+    def note(self, text):
+        print(f"  ● {text}", file=self.out, flush=True)
 
     def run_finished(self, record):
         mark = "✓ passed" if record.passed else "✗ FAILED"
@@ -169,6 +182,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="set a runbook parameter (papermill's `parameters` cell)")
     p.add_argument("--allow-destructive", action="store_true",
                    help="let a runbook that deletes data or migrations run against --project")
+    p.add_argument("--allow-remote-database", action="store_true",
+                   help="with --allow-destructive, also let it run on a database on another host")
+    p.add_argument("--backup-dir", metavar="DIR",
+                   help="where the verified backup taken before the first destructive cell goes, outside "
+                        "the project (default: ~/.runbook/backups); the runner never deletes it")
     p.add_argument("--output", metavar="PATH", help="where to save the executed notebook")
     p.add_argument("-q", "--quiet", action="store_true", help="one line per cell, no command output")
     p.set_defaults(command=cmd_run)

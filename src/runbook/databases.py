@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +22,8 @@ SERVER_URLS = {
     "postgresql": os.environ.get("RUNBOOK_POSTGRES_URL", "postgres://postgres@localhost:5432/postgres"),
     "mariadb": os.environ.get("RUNBOOK_MARIADB_URL", "mysql://root@localhost:3306/mysql"),
 }
+# How long to wait for a server that went away (a restart) before leaving a scratch database behind.
+DROP_PATIENCE = float(os.environ.get("RUNBOOK_DROP_PATIENCE", "30"))
 _SCHEMES = {
     "sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql", "pgsql": "postgresql",
     "mysql": "mariadb", "mariadb": "mariadb",
@@ -81,15 +84,18 @@ def engine_of(url: str) -> str:
 
 
 @contextlib.contextmanager
-def scratch_database(engine: str, folder: Path, label: str):
-    """Create a fresh, empty database for one run and drop it afterwards, whatever happens."""
+def scratch_database(engine: str, folder: Path, label: str, server: "Database | None" = None):
+    """Create a fresh, empty database for one run and drop it afterwards, whatever happens.
+
+    ``server`` (default: SERVER_URLS[engine]) is the server to create it on.
+    """
     if engine not in ENGINES:
         raise BadInput(f"unknown engine {engine!r}: choose from {', '.join(ENGINES)}")
     if engine == "sqlite":
         # The file appears on the first migrate; the run's temporary folder removes it.
         yield Database(f"sqlite:///{folder / 'db.sqlite3'}")
         return
-    server = Database(SERVER_URLS[engine])
+    server = server or Database(SERVER_URLS[engine])
     server.check_reachable()
     name = f"rb_{_identifier(label)[:40]}_{secrets.token_hex(4)}"
     _execute(server, f"CREATE DATABASE {name}" + (" CHARACTER SET utf8mb4" if engine == "mariadb" else ""))
@@ -99,11 +105,30 @@ def scratch_database(engine: str, folder: Path, label: str):
         drop_database(server, name)
 
 
-def drop_database(server: Database, name: str) -> None:
-    if server.engine == "postgresql":
-        _execute(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    else:
-        _execute(server, f"DROP DATABASE IF EXISTS {name}")
+def drop_database(server: Database, name: str, patience: float = DROP_PATIENCE) -> None:
+    """Drop ``name``; while the server is unreachable (restarting), retry for ``patience`` seconds.
+
+    Raises ``DropFailed``, naming the database left behind, when the server stays away.
+    """
+    sql = f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if server.engine == "postgresql" else "")
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            _execute(server, sql)
+            return
+        except Exception as exc:  # each driver has its own error classes
+            if time.monotonic() >= deadline:
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise DropFailed(
+                    f"could not drop the scratch database {name} on the {server.engine} server at "
+                    f"{server.host}:{urlsplit(server.url).port or ''} ({first_line}); drop it by hand: "
+                    f"DROP DATABASE {name}"
+                ) from None
+            time.sleep(1)
+
+
+class DropFailed(Exception):
+    """A scratch database could not be dropped: it is left on the server."""
 
 
 def _identifier(text: str) -> str:

@@ -25,12 +25,12 @@ from nbclient import NotebookClient
 from traitlets.config import Config
 from nbclient.exceptions import DeadKernelError
 
-from . import databases
+from . import databases, guards, processes
 from .errors import BadInput, RunbookFailed
 from .notebooks import Cell, Runbook
 from .paths import SAMPLE_PROJECT
 from .records import CellRecord, RunRecord
-from .scrub import scrub
+from .scrub import scrub, secrets_of
 
 CELL_TIMEOUT = 300.0
 RUN_TIMEOUT = 1800.0
@@ -47,6 +47,7 @@ class RunOptions:
     cell_timeout: float = CELL_TIMEOUT
     run_timeout: float = RUN_TIMEOUT
     save_notebook: Path | None = None
+    backup_dir: Path | None = None  # operator mode: where the backup before destruction goes
 
 
 class Progress:
@@ -57,6 +58,7 @@ class Progress:
     def cell_output(self, text: str) -> None: ...
     def cell_finished(self, cell: Cell, record: CellRecord) -> None: ...
     def run_finished(self, record: RunRecord) -> None: ...
+    def note(self, text: str) -> None: ...
 
 
 def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None) -> RunRecord:
@@ -70,6 +72,8 @@ def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None)
             database.check_reachable()
         else:
             database = stack.enter_context(databases.scratch_database(options.engine, tmp, runbook.slug))
+        # Commands a dead or interrupted kernel leaves running (own sessions) are killed, before the database is dropped.
+        stack.callback(processes.kill_recorded, tmp / "processes")
         return _Execution(runbook, options, project, database, tmp, progress).run()
 
 
@@ -106,13 +110,17 @@ class _Execution:
         self.progress = progress
         self.engine = database.engine
         self.replies: dict[int, dict] = {}
-        self.secrets = tuple(
-            s for s in (os.environ.get("DJANGO_SECRET_KEY"), _password(database.url)) if s
-        )
+        self.secrets = secrets_of(self._kernel_env(), database.url, project if options.project else None)
         self.replacements = {
             str(project): "<project>", str(tmp): "<tmp>", database.name: "<database>",
             sysconfig.get_paths()["purelib"]: "<site-packages>", sys.prefix: "<venv>",
         }
+        self.guard = None
+        if options.project is not None and guards.is_destructive(runbook):
+            self.guard = guards.BackupBeforeDestruction(
+                runbook, self.engine, project, database, options.backup_dir or guards.backup.default_folder(),
+                tmp, progress.note, self._clean,
+            )
 
     def run(self) -> RunRecord:
         started = datetime.now(timezone.utc)
@@ -125,6 +133,7 @@ class _Execution:
         nb = self._notebook()
         client = self._client(nb)
         deadline = clock + self.options.run_timeout
+        interrupted = False
         try:
             with client.setup_kernel(env=self._kernel_env()):
                 self._execute_cells(nb, client, record, deadline)
@@ -134,12 +143,19 @@ class _Execution:
             record.outcome = "failed"
             record.error = self._where(self._current, "the kernel died")
             self._close_current(record, "failed", "the kernel died")
+        except KeyboardInterrupt:
+            record.outcome = "failed"
+            record.error = self._where(self._current, "interrupted (SIGINT); the run was stopped")
+            self._close_current(record, "failed", "interrupted")
+            interrupted = True
         finally:
             record.duration = round(time.monotonic() - clock, 3)
             self._mark_not_run(record)
             if self.options.save_notebook:
                 self._save_notebook(nb)
         self.progress.run_finished(record)
+        if interrupted:
+            raise Interrupted(record)
         return record
 
     # -- cells ---------------------------------------------------------------------------------
@@ -156,6 +172,8 @@ class _Execution:
             if not cell.runs_on(self.engine):
                 record.cells.append(CellRecord(cell.id, cell.commands, "skipped"))
                 continue
+            if self.guard:
+                self.guard.before(cell)  # the verified backup, before the first cell that deletes data
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RunbookFailed(self._where(cell, f"run timeout of {self.options.run_timeout:g}s reached"))
@@ -266,6 +284,7 @@ class _Execution:
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", DJANGO_SUPERUSER_PASSWORD="runbook-demo-password")
         env.pop("DATABASE_URL", None)  # only the runbook's parameter decides the database
+        env[processes.ENV] = str(self.tmp / "processes")
         return env
 
     def _versions(self) -> dict[str, str]:
@@ -286,12 +305,25 @@ class _Execution:
                     out["traceback"] = [self._clean(t) for t in out["traceback"]]
                 if "evalue" in out:
                     out["evalue"] = self._clean(out["evalue"])
+                for mime, value in out.get("data", {}).items():  # results and displays, e.g. os.environ
+                    if isinstance(value, str):
+                        out["data"][mime] = self._clean(value)
         for node in nb.cells:
             if "injected-parameters" in node.metadata.get("tags", []):
                 node.source = self._clean(node.source)
         path = self.options.save_notebook
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        nbformat.write(nb, partial)
+        partial.replace(path)  # atomic: runs side by side never leave half a notebook
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT stopped a run; ``record`` is its failed record (the executed notebook is saved)."""
+
+    def __init__(self, record: RunRecord):
+        super().__init__(record.error)
+        self.record = record
 
 
 def _password(url: str) -> str | None:

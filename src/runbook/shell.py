@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import processes
+
 
 class CommandFailed(Exception):
     """A shell command of a runbook cell exited non-zero."""
@@ -38,6 +40,8 @@ def run_command(command: str) -> int:
         command, shell=True, executable="/bin/bash", stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
+    # The runner kills the group if the kernel dies before it can (see runbook.processes).
+    recorded = processes.record(proc.pid)
     try:
         for line in iter(proc.stdout.readline, b""):
             sys.stdout.write(line.decode("utf-8", errors="replace"))
@@ -48,6 +52,7 @@ def run_command(command: str) -> int:
         raise
     finally:
         proc.stdout.close()
+        processes.forget(recorded)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
