@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a runbook failed, 2 bad input (nothing was changed).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from .errors import BadInput
 from . import guards
 from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Interrupted, Progress, RunOptions, run
 from .paths import RECORDS, REPO
+from .validate import validate
 
 EXECUTED = REPO / ".runbook" / "executed"
 
@@ -74,18 +76,13 @@ def cmd_validate(args) -> int:
             raise BadInput(f"unknown engine {engine!r}: choose from {', '.join(databases.ENGINES)}")
         if engine != "sqlite":
             databases.Database(databases.SERVER_URLS[engine]).check_reachable()
-    failed = 0
-    for engine in engines:
-        for runbook in selected:
-            options = RunOptions(
-                engine=engine, cell_timeout=args.cell_timeout, run_timeout=args.run_timeout,
-                save_notebook=EXECUTED / f"{runbook.slug}-{engine}.ipynb",
-            )
-            record = run(runbook, options, ConsoleProgress(verbose=args.verbose))
-            records.save(record, Path(args.records))
-            failed += not record.passed
-    total = len(engines) * len(selected)
-    print(f"{total - failed} passed, {failed} failed")
+    passed, failed = validate(
+        selected, engines, records_dir=Path(args.records), executed_dir=EXECUTED,
+        progress=lambda stream: ConsoleProgress(verbose=args.verbose, stream=stream),
+        jobs=args.jobs, use_cache=not args.no_cache,
+        cell_timeout=args.cell_timeout, run_timeout=args.run_timeout, out=sys.stdout,
+    )
+    print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
 
@@ -138,6 +135,12 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
             raise BadInput(f"malformed parameter {pair!r}: use -p name=value")
         params[key] = value
     return params
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
+    return int(text)
 
 
 def _positive(text: str) -> float:
@@ -198,6 +201,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--records", default=str(RECORDS), metavar="DIR",
                    help="where to write the run records (default: .runbook/records)")
     p.add_argument("-v", "--verbose", action="store_true", help="stream each command's output")
+    p.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                   help="run this many runbook × engine runs at once, each printed when it ends; "
+                        "1 shows each cell live (default: the number of cores)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run every runbook, even those whose record is current (default: reuse them)")
     p.set_defaults(command=cmd_validate)
     return parser
 
