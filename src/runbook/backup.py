@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -138,8 +139,20 @@ def compare_rows(before: dict[str, int], after: dict[str, int]) -> list[str]:
 
 
 def canonical_sha256(path: Path) -> str:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    """sha256 of the dump with sorted keys and each datetime as loaddata reads it back.
+
+    DjangoJSONEncoder writes a datetime whose microseconds are below 1000 as "….000"; loaded, it has
+    none, and a new dump writes no fraction: the same value, two spellings.
+    """
+    data = json.loads(path.read_text(encoding="utf-8"), object_hook=_same_datetime_spelling)
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def _same_datetime_spelling(obj: dict) -> dict:
+    return {k: _ZERO_MS.sub(r"\1", v) if isinstance(v, str) else v for k, v in obj.items()}
+
+
+_ZERO_MS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.000(?=Z$|[+-]\d\d:\d\d$|$)")
 
 
 def fingerprint(project: Path, database_url: str, *extra: str) -> dict[str, dict]:

@@ -19,15 +19,17 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runbook.fingerprint", description=__doc__.splitlines()[0])
     parser.add_argument("--exclude", action="append", default=[], metavar="TABLE", help="leave this table out")
+    parser.add_argument("--milliseconds", action="store_true",
+                        help="cut datetimes to the millisecond, as Django's JSON serializer (dumpdata) keeps them")
     args = parser.parse_args(argv)
     from .verify import _setup_django
 
     _setup_django(Path.cwd())
-    print(json.dumps(fingerprints(exclude=set(args.exclude)), indent=1, sort_keys=True))
+    print(json.dumps(fingerprints(exclude=set(args.exclude), milliseconds=args.milliseconds), indent=1, sort_keys=True))
     return 0
 
 
-def fingerprints(exclude: set[str] = frozenset()) -> dict[str, dict]:
+def fingerprints(exclude: set[str] = frozenset(), milliseconds: bool = False) -> dict[str, dict]:
     from django.db import connection
 
     result = {}
@@ -42,14 +44,16 @@ def fingerprints(exclude: set[str] = frozenset()) -> dict[str, dict]:
             cursor.execute(f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)} ORDER BY {order}")
             digest, count = hashlib.sha256(), 0
             for row in cursor.fetchall():
-                digest.update(json.dumps([_canonical(v) for v in row], ensure_ascii=False).encode())
+                digest.update(json.dumps([_canonical(v, milliseconds) for v in row], ensure_ascii=False).encode())
                 digest.update(b"\n")
                 count += 1
             result[table] = {"rows": count, "sha256": digest.hexdigest()}
     return result
 
 
-def _canonical(value):
+def _canonical(value, milliseconds: bool = False):
+    if isinstance(value, (datetime, time)) and milliseconds:
+        value = value.replace(microsecond=value.microsecond // 1000 * 1000)
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
