@@ -48,6 +48,7 @@ class RunOptions:
     run_timeout: float = RUN_TIMEOUT
     save_notebook: Path | None = None
     backup_dir: Path | None = None  # operator mode: where the backup before destruction goes
+    backup_dir: Path | None = None  # operator mode: where the backup before destruction goes
 
 
 class Progress:
@@ -58,6 +59,7 @@ class Progress:
     def cell_output(self, text: str) -> None: ...
     def cell_finished(self, cell: Cell, record: CellRecord) -> None: ...
     def run_finished(self, record: RunRecord) -> None: ...
+    def note(self, text: str) -> None: ...
     def note(self, text: str) -> None: ...
 
 
@@ -74,7 +76,14 @@ def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None)
             database = stack.enter_context(databases.scratch_database(options.engine, tmp, runbook.slug))
         # Commands a dead or interrupted kernel leaves running (own sessions) are killed, before the database is dropped.
         stack.callback(processes.kill_recorded, tmp / "processes")
-        return _Execution(runbook, options, project, database, tmp, progress).run()
+        record = _Execution(runbook, options, project, database, tmp, progress).run()
+        try:
+            stack.close()  # drop the scratch database and remove the folder now, to report a failure
+        except databases.DropFailed as exc:  # the server went away and stayed away
+            record.outcome = "failed"
+            record.error = f"{record.error}; {exc}" if record.error else str(exc)
+            progress.note(str(exc))
+        return record
 
 
 def copy_sample_project(dest: Path) -> Path:
@@ -115,6 +124,12 @@ class _Execution:
             str(project): "<project>", str(tmp): "<tmp>", database.name: "<database>",
             sysconfig.get_paths()["purelib"]: "<site-packages>", sys.prefix: "<venv>",
         }
+        self.guard = None
+        if options.project is not None and guards.is_destructive(runbook):
+            self.guard = guards.BackupBeforeDestruction(
+                runbook, self.engine, project, database, options.backup_dir or guards.backup.default_folder(),
+                tmp, progress.note, self._clean,
+            )
         self.guard = None
         if options.project is not None and guards.is_destructive(runbook):
             self.guard = guards.BackupBeforeDestruction(
@@ -172,6 +187,8 @@ class _Execution:
             if not cell.runs_on(self.engine):
                 record.cells.append(CellRecord(cell.id, cell.commands, "skipped"))
                 continue
+            if self.guard:
+                self.guard.before(cell)  # the verified backup, before the first cell that deletes data
             if self.guard:
                 self.guard.before(cell)  # the verified backup, before the first cell that deletes data
             remaining = deadline - time.monotonic()
@@ -285,6 +302,7 @@ class _Execution:
         env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", DJANGO_SUPERUSER_PASSWORD="runbook-demo-password")
         env.pop("DATABASE_URL", None)  # only the runbook's parameter decides the database
         env[processes.ENV] = str(self.tmp / "processes")
+        env[processes.ENV] = str(self.tmp / "processes")
         return env
 
     def _versions(self) -> dict[str, str]:
@@ -308,6 +326,9 @@ class _Execution:
                 for mime, value in out.get("data", {}).items():  # results and displays, e.g. os.environ
                     if isinstance(value, str):
                         out["data"][mime] = self._clean(value)
+                for mime, value in out.get("data", {}).items():  # results and displays, e.g. os.environ
+                    if isinstance(value, str):
+                        out["data"][mime] = self._clean(value)
         for node in nb.cells:
             if "injected-parameters" in node.metadata.get("tags", []):
                 node.source = self._clean(node.source)
@@ -316,6 +337,14 @@ class _Execution:
         partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         nbformat.write(nb, partial)
         partial.replace(path)  # atomic: runs side by side never leave half a notebook
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT stopped a run; ``record`` is its failed record (the executed notebook is saved)."""
+
+    def __init__(self, record: RunRecord):
+        super().__init__(record.error)
+        self.record = record
 
 
 class Interrupted(KeyboardInterrupt):
