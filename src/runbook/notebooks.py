@@ -99,6 +99,7 @@ class Runbook:
 def load(path: Path) -> Runbook:
     """Read and check a runbook; a malformed one is bad input (exit 2)."""
     try:
+        _check_raw_ids(path)  # before nbformat, which would rename a duplicate
         nb = nbformat.read(path, as_version=4)
     except FileNotFoundError:
         raise BadInput(f"runbook file not found: {path}") from None
@@ -107,12 +108,50 @@ def load(path: Path) -> Runbook:
     meta = nb.metadata.get("runbook")
     if not isinstance(meta, dict) or "title" not in meta:
         raise BadInput(f"runbook {path.name} has no 'runbook' metadata with a title")
-    cells = [Cell.from_node(i, node) for i, node in enumerate(nb.cells) if node.cell_type == "code"]
+    cells = []
+    for i, node in enumerate(nb.cells):
+        if node.cell_type == "code":
+            _check_metadata(path, node)
+            cells.append(Cell.from_node(i, node))
     _check_cells(path, cells)
     return Runbook(
         slug=path.stem, path=path, title=meta["title"],
         destructive=bool(meta.get("destructive", False)), cells=cells,
     )
+
+
+def _check_raw_ids(path: Path) -> None:
+    """nbformat renames a duplicate cell id with a warning; a page naming that cell would get the wrong one."""
+    seen: set[str] = set()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for node in data.get("cells", []) if isinstance(data, dict) else []:
+        cell_id = node.get("id") if isinstance(node, dict) else None
+        if cell_id in seen:
+            raise BadInput(f"runbook {path.name}: duplicate cell id {cell_id!r}")
+        if cell_id:
+            seen.add(cell_id)
+
+
+_KNOWN = {"expect": {"exit", "output"}, "runbook": {"expect", "engines", "timeout", "destructive"}}
+
+
+def _check_metadata(path: Path, node) -> None:
+    """Cell metadata ``runbook`` holds only what the runner knows, with the right types."""
+    from .databases import ENGINES
+
+    where = f"runbook {path.name}, cell {node.get('id', '?')!r}"
+    meta = node.metadata.get("runbook", {})
+    if not isinstance(meta, dict) or set(meta) - _KNOWN["runbook"]:
+        raise BadInput(f"{where}: unknown runbook metadata {sorted(set(meta) - _KNOWN['runbook']) if isinstance(meta, dict) else meta!r} "
+                       f"(known: {', '.join(sorted(_KNOWN['runbook']))})")
+    expect = meta.get("expect", {})
+    if not isinstance(expect, dict) or set(expect) - _KNOWN["expect"]:
+        raise BadInput(f"{where}: runbook.expect takes only 'exit' and 'output', got {expect!r}")
+    unknown = [e for e in meta.get("engines", []) if e not in ENGINES]
+    if unknown or not isinstance(meta.get("engines", []), list):
+        raise BadInput(f"{where}: unknown engine in runbook.engines {unknown or meta['engines']!r} (known: {', '.join(ENGINES)})")
+    if "timeout" in meta and not (isinstance(meta["timeout"], (int, float)) and meta["timeout"] > 0):
+        raise BadInput(f"{where}: runbook.timeout must be a positive number of seconds, got {meta['timeout']!r}")
 
 
 def _check_cells(path: Path, cells: list[Cell]) -> None:
