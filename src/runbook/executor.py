@@ -48,7 +48,6 @@ class RunOptions:
     run_timeout: float = RUN_TIMEOUT
     save_notebook: Path | None = None
     backup_dir: Path | None = None  # operator mode: where the backup before destruction goes
-    backup_dir: Path | None = None  # operator mode: where the backup before destruction goes
 
 
 class Progress:
@@ -59,7 +58,6 @@ class Progress:
     def cell_output(self, text: str) -> None: ...
     def cell_finished(self, cell: Cell, record: CellRecord) -> None: ...
     def run_finished(self, record: RunRecord) -> None: ...
-    def note(self, text: str) -> None: ...
     def note(self, text: str) -> None: ...
 
 
@@ -130,12 +128,6 @@ class _Execution:
                 runbook, self.engine, project, database, options.backup_dir or guards.backup.default_folder(),
                 tmp, progress.note, self._clean,
             )
-        self.guard = None
-        if options.project is not None and guards.is_destructive(runbook):
-            self.guard = guards.BackupBeforeDestruction(
-                runbook, self.engine, project, database, options.backup_dir or guards.backup.default_folder(),
-                tmp, progress.note, self._clean,
-            )
 
     def run(self) -> RunRecord:
         started = datetime.now(timezone.utc)
@@ -187,8 +179,6 @@ class _Execution:
             if not cell.runs_on(self.engine):
                 record.cells.append(CellRecord(cell.id, cell.commands, "skipped"))
                 continue
-            if self.guard:
-                self.guard.before(cell)  # the verified backup, before the first cell that deletes data
             if self.guard:
                 self.guard.before(cell)  # the verified backup, before the first cell that deletes data
             remaining = deadline - time.monotonic()
@@ -302,7 +292,6 @@ class _Execution:
         env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", DJANGO_SUPERUSER_PASSWORD="runbook-demo-password")
         env.pop("DATABASE_URL", None)  # only the runbook's parameter decides the database
         env[processes.ENV] = str(self.tmp / "processes")
-        env[processes.ENV] = str(self.tmp / "processes")
         return env
 
     def _versions(self) -> dict[str, str]:
@@ -326,9 +315,6 @@ class _Execution:
                 for mime, value in out.get("data", {}).items():  # results and displays, e.g. os.environ
                     if isinstance(value, str):
                         out["data"][mime] = self._clean(value)
-                for mime, value in out.get("data", {}).items():  # results and displays, e.g. os.environ
-                    if isinstance(value, str):
-                        out["data"][mime] = self._clean(value)
         for node in nb.cells:
             if "injected-parameters" in node.metadata.get("tags", []):
                 node.source = self._clean(node.source)
@@ -337,14 +323,6 @@ class _Execution:
         partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         nbformat.write(nb, partial)
         partial.replace(path)  # atomic: runs side by side never leave half a notebook
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT stopped a run; ``record`` is its failed record (the executed notebook is saved)."""
-
-    def __init__(self, record: RunRecord):
-        super().__init__(record.error)
-        self.record = record
 
 
 class Interrupted(KeyboardInterrupt):
