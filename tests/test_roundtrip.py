@@ -69,3 +69,69 @@ def _differing(before: dict, after: dict) -> list[str]:
 def _python() -> str:
     import sys
     return sys.executable
+
+
+# -- the runner's guard: a verified backup before the first destructive cell, in operator mode ----
+
+def _operator_run(project, tmp_path, cells, *extra: str):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+    from .notebook_builder import write_runbook
+
+    write_runbook(tmp_path / "runbooks", "wipe", cells, destructive=True)
+    return subprocess.run(
+        [sys.executable, "-m", "runbook.cli", "run", "wipe", "--project", str(project.path), "--database-url",
+         project.database_url, "--allow-destructive", "--backup-dir", str(tmp_path / "backups"), "-q",
+         "--output", str(tmp_path / "wipe.ipynb"), *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=600, env={**os.environ, "RUNBOOK_DIR": str(tmp_path / "runbooks")},
+    )
+
+
+def test_the_runner_backs_up_and_verifies_before_the_first_destructive_cell(project, engine, tmp_path):
+    from .notebook_builder import cell
+
+    assert project.manage("migrate", "-v", "0").returncode == 0
+    assert project.manage("seed_demo_data", "--invoices", "100").returncode == 0
+    before = _fingerprint(project, "--milliseconds")
+    result = _operator_run(project, tmp_path, [
+        cell("look", "!python -m runbook.verify"),
+        cell("drop", "!python manage.py drop_tables --noinput", destructive=True),
+    ])
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    backups = list((tmp_path / "backups").glob(f"{project.path.name}-*.json"))
+    assert len(backups) == 1
+    # The backup is verified and announced before the destructive cell runs, with its restore command.
+    announced = next(i for i, ln in enumerate(lines) if ln.strip() == f"● backup: {backups[0]}")
+    assert lines.index(next(ln for ln in lines if "✓ drop" in ln)) > announced
+    assert any("backup verified: a dump of the restored copy equals the backup" in ln for ln in lines)
+    restore = f"python manage.py migrate && python manage.py loaddata {backups[0]}"
+    assert any(ln.endswith(restore) for ln in lines)
+    # The printed command restores every row (to the millisecond) into the dropped database.
+    restored = project.run("bash", "-c", restore.replace("python ", f"{_python()} "))
+    assert restored.returncode == 0, restored.output
+    assert _fingerprint(project, "--milliseconds") == before
+
+
+def test_a_backup_that_does_not_restore_stops_the_run_before_anything_is_destroyed(project, engine, tmp_path):
+    from .notebook_builder import cell
+
+    assert project.manage("migrate", "-v", "0").returncode == 0
+    # A table Django does not know: dumpdata leaves it out, so the backup cannot give it back.
+    made = project.manage("shell", "-c", "from django.db import connection; c = connection.cursor(); "
+                          "c.execute('CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY, body VARCHAR(50))'); "
+                          "c.execute(\"INSERT INTO legacy_notes VALUES (1, 'keep me')\")")
+    assert made.returncode == 0, made.output
+    result = _operator_run(project, tmp_path, [
+        cell("drop", "!python manage.py drop_tables --noinput", destructive=True),
+    ])
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (f"runbook 'wipe', cell 'drop' on {engine}: backup not verified, so nothing was destroyed: restoring "
+            "the backup") in result.stdout
+    assert "table legacy_notes: 1 rows in the database, no table after the restore" in result.stdout
+    assert "Dropped" not in result.stdout
+    assert _fingerprint(project)["legacy_notes"]["rows"] == 1  # nothing destroyed
+    assert len(list((tmp_path / "backups").glob("*.json"))) == 1  # the backup is kept, never deleted
