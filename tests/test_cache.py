@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -295,3 +297,52 @@ def _blocks(output: str) -> dict[str, list[str]]:
         elif current is not None:
             blocks[current].append(line)
     return blocks
+
+
+def test_ctrl_c_stops_every_parallel_run_and_cleans_up(tmp_path):
+    ws = Workspace(tmp_path)
+    for slug in ("nap-one", "nap-two"):
+        write_runbook(ws.runbooks, slug, [cell("nap", f"!echo $$ > {tmp_path / slug}.pid; sleep 600")])
+    shutil.copytree(REPO / "sampleproject", ws.project,
+                    ignore=shutil.ignore_patterns("__pycache__", "db.sqlite3", "finflo.log"))
+    shutil.copy(REPO / "constraints.txt", ws.constraints)
+    env = {**os.environ, "RUNBOOK_DIR": str(ws.runbooks), "RUNBOOK_SAMPLE_PROJECT": str(ws.project),
+           "RUNBOOK_CONSTRAINTS": str(ws.constraints)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook.cli", "validate", "--jobs", "2", "--records", str(ws.records)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    pids = [tmp_path / "nap-one.pid", tmp_path / "nap-two.pid"]
+    deadline = time.monotonic() + 120
+    while not all(p.exists() and p.read_text().strip() for p in pids):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # to the parent alone, as `kill -INT` does
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout + stderr
+    assert "temporary databases and folders were removed" in stderr
+    for pid in pids:  # each sleep ran in a session of its own; it was killed with its run
+        assert _group_gone(int(pid.read_text())), f"the command of {pid.stem} still runs"
+    # Both runs reported, each as one block, and neither left a record that could be reused.
+    assert Validation(0, stdout).ran == {"nap-one/sqlite", "nap-two/sqlite"}, stdout
+    for slug in ("nap-one", "nap-two"):
+        record = records.load(slug, "sqlite", ws.records)
+        assert record is None or not record.passed
+
+
+def _group_gone(pgid: int, seconds: float = 10) -> bool:
+    """No live process (zombies aside) is left in process group ``pgid``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(stat)
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False

@@ -2,17 +2,20 @@
 
 A passed record whose ``cache_key`` equals the current key (see :mod:`runbook.cache`) is the
 result; anything else runs again, on a fresh project copy and database. Runs share nothing (each
-has its own temporary folder, project copy, database and kernel), so they spread over a pool of
-threads: nbclient drives each kernel from its thread's own event loop, and the work itself happens
-in the kernels and the commands they start. In parallel, each run's lines are held back and
-printed together when it ends; with one job the display is live.
+has its own temporary folder, project copy, database and kernel), so with ``jobs`` > 1 they spread
+over worker processes: each run's lines are held back and printed together when it ends. With one
+job the display is live. Processes rather than threads (nbclient works from threads too) so that
+Ctrl-C reaches every run: each stops, kills its commands and drops its database, as a sequential
+run does.
 """
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
+import signal
 import sqlite3
-import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TextIO
@@ -28,6 +31,17 @@ class Job:
     runbook: Runbook
     engine: str
     key: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every run of one validation shares (forked workers inherit it: nothing is pickled)."""
+
+    records_dir: Path
+    executed_dir: Path
+    progress: Callable[[TextIO], Progress]
+    cell_timeout: float
+    run_timeout: float
 
 
 def server_versions(engines: list[str]) -> dict[str, str]:
@@ -47,6 +61,7 @@ def validate(
     cell_timeout: float, run_timeout: float, out: TextIO,
 ) -> tuple[int, int]:
     """Validate each runbook on each engine; print as it goes; return (passed, failed)."""
+    settings = Settings(records_dir, executed_dir, progress, cell_timeout, run_timeout)
     inputs = cache.Inputs()
     versions = server_versions(engines)
     passed = failed = 0
@@ -54,27 +69,16 @@ def validate(
     for engine in engines:
         for runbook in runbooks:
             key = inputs.key(runbook, engine, versions[engine])
-            previous = records.load(runbook.slug, engine, records_dir) if use_cache else None
+            previous = records.load(runbook.slug, engine, settings.records_dir) if use_cache else None
             if previous is not None and previous.passed and previous.cache_key == key:
                 print(f"✓ cached: {runbook.slug} on {engine}", file=out, flush=True)
                 passed += 1
             else:
                 todo.append(Job(runbook, engine, key))
-
-    def execute(job: Job, stream: TextIO) -> RunRecord:
-        options = RunOptions(
-            engine=job.engine, cell_timeout=cell_timeout, run_timeout=run_timeout,
-            save_notebook=executed_dir / f"{job.runbook.slug}-{job.engine}.ipynb",
-        )
-        record = run(job.runbook, options, progress(stream))
-        record.cache_key = job.key
-        records.save(record, records_dir)
-        return record
-
     if jobs <= 1 or len(todo) <= 1:
-        results = [execute(job, out) for job in todo]
+        results = [execute(job, settings, out) for job in todo]
     else:
-        results = _in_parallel(todo, execute, jobs, out)
+        results = _in_parallel(todo, settings, jobs, out)
     for record in results:
         if record.passed:
             passed += 1
@@ -83,26 +87,70 @@ def validate(
     return passed, failed
 
 
-def _in_parallel(todo: list[Job], execute, jobs: int, out: TextIO) -> list[RunRecord]:
-    """Run ``todo`` on ``jobs`` threads; print each run's lines as one block when it ends."""
-    lock = threading.Lock()
+def execute(job: Job, settings: Settings, stream: TextIO) -> RunRecord:
+    """Run one runbook on one engine and save its record, with the key it was run for."""
+    options = RunOptions(
+        engine=job.engine, cell_timeout=settings.cell_timeout, run_timeout=settings.run_timeout,
+        save_notebook=settings.executed_dir / f"{job.runbook.slug}-{job.engine}.ipynb",
+    )
+    record = run(job.runbook, options, settings.progress(stream))
+    record.cache_key = job.key
+    records.save(record, settings.records_dir)
+    return record
 
-    def buffered(job: Job) -> RunRecord:
-        buffer = io.StringIO()
-        try:
-            return execute(job, buffer)
-        finally:
-            with lock:
-                out.write(buffer.getvalue())
-                out.flush()
 
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="runbook")
+def _execute_buffered(job: Job) -> tuple[RunRecord | None, str]:
+    """In a worker: the run's record (None when Ctrl-C stopped it) and everything it printed."""
+    buffer = io.StringIO()
     try:
-        futures = [pool.submit(buffered, job) for job in todo]
-        results = [future.result() for future in as_completed(futures)]
-    except BaseException:
-        # Ctrl-C: start nothing new; the runs under way end and remove their folders and databases.
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown()
+        return execute(job, _worker_settings, buffer), buffer.getvalue()
+    except KeyboardInterrupt:  # the run has cleaned up; the parent reports the interruption
+        return None, buffer.getvalue()
+
+
+def _in_parallel(todo: list[Job], settings: Settings, jobs: int, out: TextIO) -> list[RunRecord]:
+    results: list[RunRecord] = []
+    interrupted = False
+    # fork: the workers start at once, with the runner already imported.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_start_worker, initargs=(settings,)) as pool:
+        futures = [pool.submit(_execute_buffered, job) for job in todo]
+        try:
+            for future in as_completed(futures):
+                record, printed = future.result()
+                out.write(printed)
+                out.flush()
+                if record is None:
+                    interrupted = True
+                else:
+                    results.append(record)
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            # Exactly one stop per worker, however the SIGINT came (terminal or `kill -INT` of this process).
+            for process in getattr(pool, "_processes", {}).values():
+                if process.is_alive():
+                    os.kill(process.pid, signal.SIGTERM)
+            for future in futures:
+                if not future.cancelled():
+                    out.write(future.result()[1])
+            out.flush()
+            raise
+    if interrupted:
+        raise KeyboardInterrupt
     return results
+
+
+_worker_settings: Settings
+
+
+def _start_worker(settings: Settings) -> None:
+    """Keep the validation's settings; leave Ctrl-C to the parent, which stops us with one SIGTERM."""
+    global _worker_settings
+    _worker_settings = settings
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
