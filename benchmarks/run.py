@@ -16,8 +16,8 @@ of the sample project (runbook.executor.copy_sample_project) and a fresh databas
 
 The copies given to nbmake and papermill leave out cells meant for other engines (`runbook.engines`),
 so that every method runs the same commands. Methods take turns within each repetition; the
-medians, their ratios against the targets, and the peak memory of each method's processes (the
-sum of the resident memory of every descendant, sampled with psutil) are printed and written to
+medians, their ratios against the targets, the CPU time and the peak memory of each method's
+processes (the sum of the resident memory of every descendant, sampled with psutil) are printed and written to
 benchmarks/results/latest.json and latest.md, which docs/explanation/performance.md shows.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -88,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             if method in args.skip:
                 continue
             seconds, peak = bench.measure(method)
-            print(f"[{round_}/{args.repeat}] {LABELS[method]:<36} {seconds:7.2f} s  {peak:7.0f} MB", flush=True)
+            print(f"[{round_}/{args.repeat}] {LABELS[method]:<36} {seconds:7.2f} s  {bench.cpu[method][-1]:6.1f} s CPU"
+                  f"  {peak:5.0f} MB", flush=True)
     results = bench.results(args.repeat, load_before)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
@@ -107,6 +109,7 @@ class Bench:
         self.skip = skip
         self.times: dict[str, list[float]] = {m: [] for m in LABELS}
         self.peaks: dict[str, list[float]] = {m: [] for m in LABELS}
+        self.cpu: dict[str, list[float]] = {m: [] for m in LABELS}  # user + system, of waited-for descendants
         self.warm_records: Path | None = None
         self.scratch = Path(tempfile.mkdtemp(prefix="runbook-bench-"))
 
@@ -116,11 +119,13 @@ class Bench:
             prepare()  # untimed
         with tempfile.TemporaryDirectory(prefix=f"bench-{method}-", dir=self.scratch) as tmp:
             with PeakMemory() as memory:
-                start = time.perf_counter()
+                cpu, start = children_cpu(), time.perf_counter()
                 getattr(self, method)(Path(tmp))
                 seconds = time.perf_counter() - start
+                cpu = children_cpu() - cpu
         self.times[method].append(seconds)
         self.peaks[method].append(memory.peak_mb)
+        self.cpu[method].append(cpu)
         return seconds, memory.peak_mb
 
     # -- methods -------------------------------------------------------------------------------
@@ -224,7 +229,8 @@ class Bench:
                         "load_average_before": [round(x, 2) for x in load_before]},
             "runbooks": [r.slug for r in self.runbooks], "engines": self.engines, "repeat": repeat,
             "methods": {m: {"label": LABELS[m], "runs": [round(t, 3) for t in self.times[m]],
-                            "median": round(medians[m], 3), "peak_memory_mb": round(max(self.peaks[m]))}
+                            "median": round(medians[m], 3), "peak_memory_mb": round(max(self.peaks[m])),
+                            "cpu_seconds": round(statistics.median(self.cpu[m]), 2)}
                         for m in medians},
             "targets": targets,
         }
@@ -312,6 +318,11 @@ def config_for(docs: Path) -> Path:
     return path
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def snapshot(folder: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime for p in folder.rglob("*")} if folder.exists() else {}
 
@@ -346,10 +357,11 @@ def markdown_table(results: dict) -> str:
              f"median of {results['repeat']} runs on {results['machine']['cores']} cores "
              f"(load average before: {results['machine']['load_average_before'][0]}), {results['when']}.",
              "",
-             "| Method | Median | Runs | Peak memory |", "|---|---:|---|---:|"]
+             "| Method | Median | Runs (s) | CPU (s) | Peak memory |", "|---|---:|---|---:|---:|"]
     for m in methods.values():
         runs = ", ".join(f"{t:.1f}" for t in m["runs"])
-        lines.append(f"| {m['label']} | {m['median']:.2f} s | {runs} | {m['peak_memory_mb']} MB |")
+        lines.append(f"| {m['label']} | {m['median']:.2f} s | {runs} | {m['cpu_seconds']:.1f} | "
+                     f"{m['peak_memory_mb']} MB |")
     lines += ["", "| Target | Measured | Goal | Met |", "|---|---:|---|---|"]
     for t in results["targets"]:
         lines.append(f"| {t['name']} | {t['value']:.2f} | {t['target']} | {'✅' if t['met'] else '❌'} |")
