@@ -95,7 +95,10 @@ def backup_file(folder: Path, project: Path) -> Path:
 
 def take_verified(project: Path, database: databases.Database, folder: Path, work: Path, label: str) -> Backup:
     """Back up ``database`` into ``folder`` and prove the backup restores; raise BackupNotVerified if not."""
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupNotVerified(f"cannot make the backup folder {folder}: {exc.strerror}") from None
     path = backup_file(folder, project)
     before = fingerprint(project, database.url)
     manage(project, database.url, *dumpdata_args(path))
