@@ -233,6 +233,13 @@ def test_failed_record_is_never_reused(ws):
     assert again.summary == "2 passed, 1 failed"
 
 
+def test_unreadable_record_is_rerun(ws):
+    (ws.records / "alpha" / "sqlite.json").write_text('{"runbook": "alpha"')
+    again = ws.validate()
+    assert (again.ran, again.cached) == ({"alpha/sqlite"}, {"beta/sqlite"}), again.output
+    assert records.load("alpha", "sqlite", ws.records).passed
+
+
 def test_no_cache_reruns_everything(ws):
     again = ws.validate("--no-cache")
     assert again.returncode == 0, again.output

@@ -69,7 +69,7 @@ def validate(
     for engine in engines:
         for runbook in runbooks:
             key = inputs.key(runbook, engine, versions[engine])
-            previous = records.load(runbook.slug, engine, settings.records_dir) if use_cache else None
+            previous = _previous(runbook.slug, engine, settings.records_dir) if use_cache else None
             if previous is not None and previous.passed and previous.cache_key == key:
                 print(f"✓ cached: {runbook.slug} on {engine}", file=out, flush=True)
                 passed += 1
@@ -85,6 +85,14 @@ def validate(
         else:
             failed += 1
     return passed, failed
+
+
+def _previous(slug: str, engine: str, folder: Path) -> RunRecord | None:
+    """The last record, or None when there is none or it cannot be read (then the run is redone)."""
+    try:
+        return records.load(slug, engine, folder)
+    except (ValueError, TypeError, KeyError):  # half-written by hand, or from an older runner
+        return None
 
 
 def execute(job: Job, settings: Settings, stream: TextIO) -> RunRecord:
