@@ -9,9 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import databases, notebooks, records
+from . import databases, guards, notebooks
 from .errors import BadInput
-from . import guards
 from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Interrupted, Progress, RunOptions, run
 from .paths import RECORDS, REPO
 from .validate import validate
@@ -47,11 +46,6 @@ def cmd_run(args) -> int:
     runbook = notebooks.find(args.name)
     params = _parameters(args.parameter)
     project = Path(args.project) if args.project else None
-    if project is not None and runbook.destructive and not args.allow_destructive:
-        raise BadInput(
-            f"runbook {runbook.slug!r} deletes data or migrations; against your own project it runs "
-            "only with --allow-destructive"
-        )
     backup_dir = Path(args.backup_dir) if args.backup_dir else None
     guards.check_parameters(runbook, params)
     guards.check_run(runbook, project=project, database_url=args.database_url, allow_destructive=args.allow_destructive,
