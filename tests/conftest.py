@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,24 @@ HOW_TO_ENABLE = {
     "postgresql": "start PostgreSQL on localhost:5432 or set RUNBOOK_POSTGRES_URL",
     "mariadb": "start MariaDB on localhost:3306 or set RUNBOOK_MARIADB_URL",
 }
+
+
+def group_gone(pgid: int, seconds: float = 10) -> bool:
+    """No live process (zombies aside, which init reaps in its own time) is left in group ``pgid``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(stat.parent.name)
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def require_server(engine: str) -> None:

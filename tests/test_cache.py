@@ -23,7 +23,7 @@ import pytest
 
 from runbook import cache, notebooks, records
 
-from .conftest import REPO, require_server
+from .conftest import REPO, group_gone, require_server
 from .notebook_builder import cell, write_runbook
 
 RAN = re.compile(r"^▶ (\S+) on (\w+)$", re.M)
@@ -329,7 +329,7 @@ def test_ctrl_c_stops_every_parallel_run_and_cleans_up(tmp_path):
     assert proc.returncode == 130, stdout + stderr
     assert "temporary databases and folders were removed" in stderr
     for pid in pids:  # each sleep ran in a session of its own; it was killed with its run
-        assert _group_gone(int(pid.read_text())), f"the command of {pid.stem} still runs"
+        assert group_gone(int(pid.read_text())), f"the command of {pid.stem} still runs"
     # Both runs reported, each as one block, and neither left a record that could be reused.
     assert Validation(0, stdout).ran == {"nap-one/sqlite", "nap-two/sqlite"}, stdout
     for slug in ("nap-one", "nap-two"):
@@ -337,19 +337,3 @@ def test_ctrl_c_stops_every_parallel_run_and_cleans_up(tmp_path):
         assert record is None or not record.passed
 
 
-def _group_gone(pgid: int, seconds: float = 10) -> bool:
-    """No live process (zombies aside) is left in process group ``pgid``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        alive = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(stat)
-        if not alive:
-            return True
-        time.sleep(0.2)
-    return False

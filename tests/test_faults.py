@@ -22,7 +22,7 @@ import pytest
 
 from runbook import databases
 
-from .conftest import IN_CI, REPO
+from .conftest import IN_CI, REPO, group_gone
 from .notebook_builder import cell, write_runbook
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -51,24 +51,6 @@ def leftovers(slug: str, servers: list[databases.Database] | None = None) -> lis
             cur.execute("SELECT datname FROM pg_database" if server.engine == "postgresql" else "SHOW DATABASES")
             found += [row[0] for row in cur.fetchall() if row[0].startswith(f"rb_{label}_")]
     return found
-
-
-def group_gone(pgid: int, seconds: float = 10) -> bool:
-    """No live process (zombies aside, which init reaps in its own time) is left in group ``pgid``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        alive = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(stat.parent.name)
-        if not alive:
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def one_error_line(stderr: str) -> str:
