@@ -264,12 +264,14 @@ def command_env(database_url: str) -> dict[str, str]:
 def floor_script(runbook: notebooks.Runbook, engine: str) -> str:
     """The runbook's commands on ``engine`` as a plain bash script, run in the project folder."""
     lines = ["set -e"]
+    if "backup_dir" in runbook.defaults:  # what the setup cell exports
+        lines.append('export BACKUP_DIR="$(cd .. && pwd)"')
     for cell in runbook.cells:
         if cell.is_parameters or cell.id == "setup" or not cell.runs_on(engine):
             continue
         allowed_to_fail = " || true" if cell.expect.exit else ""
         if cell.commands:
-            lines += [f"{command}{allowed_to_fail}" for command in cell.commands]
+            lines += [f"{command}{allowed_to_fail}" for command in cell.commands_with(runbook.defaults)]
         elif cell.source.strip():  # a python cell: replace_in_file(...)
             code = "from runbook.shell import replace_in_file\n" + cell.source
             lines.append(f"python -c {shlex.quote(code)}{allowed_to_fail}")

@@ -15,6 +15,8 @@ os.environ["DATABASE_URL"] = database_url"""
 
 def cell(cell_id: str, source: str, *, exit: int = 0, output: str | None = None, tags=(), **runbook_meta):
     meta: dict = {}
+    if "parameters" not in tags:
+        runbook_meta.setdefault("role", "procedure")
     expect = {k: v for k, v in (("exit", exit), ("output", output)) if v}
     if expect:
         runbook_meta["expect"] = expect

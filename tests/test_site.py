@@ -135,7 +135,7 @@ def test_every_page_is_built_and_every_runbook_is_published(site):
 def test_every_command_shown_is_run_by_a_runbook(site):
     from runbook import notebooks
 
-    executed = {c.strip() for rb in notebooks.all_runbooks() for cell in rb.cells for c in cell.commands}
+    executed = {c.strip() for rb in notebooks.all_runbooks() for cell in rb.cells for c in cell.commands_with(rb.defaults)}
     shown = {}
     for page in site.rglob("*.html"):
         for command in console_commands(page.read_text()):

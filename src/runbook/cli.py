@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import databases, guards, notebooks
+from . import databases, guards, notebooks, operator_mode
 from .errors import BadInput
 from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Interrupted, Progress, RunOptions, run
 from .paths import RECORDS, REPO
@@ -57,9 +57,33 @@ def cmd_run(args) -> int:
         save_notebook=Path(args.output) if args.output else EXECUTED / f"{runbook.slug}-{engine}.ipynb",
         backup_dir=backup_dir,
     )
-    record = run(runbook, options, ConsoleProgress(verbose=not args.quiet))
+    progress = ConsoleProgress(verbose=not args.quiet)
+    if project is not None:
+        ask = _ask if sys.stdin.isatty() else None
+        record, run_dir = operator_mode.run_on_project(runbook, options, progress, allow_dirty=args.allow_dirty,
+                                                       yes=args.yes, ask=ask)
+        return 0 if record.passed else 1
+    record = run(runbook, options, progress)
     print(f"executed notebook: {options.save_notebook}")
     return 0 if record.passed else 1
+
+
+def cmd_plan(args) -> int:
+    runbook = notebooks.find(args.name)
+    params = _parameters(args.parameter)
+    guards.check_parameters(runbook, params)
+    if args.database_url:
+        guards.check_database_url(args.database_url)
+    plan = operator_mode.make_plan(runbook, Path(args.project), args.database_url, params, args.allow_dirty)
+    print(operator_mode.format_plan(plan))
+    return 0 if plan.holds else 2
+
+
+def _ask(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except EOFError:
+        return ""
 
 
 def cmd_validate(args) -> int:
@@ -90,9 +114,9 @@ class ConsoleProgress(Progress):
     def run_started(self, runbook, engine):
         print(f"▶ {runbook.slug} on {engine}", file=self.out, flush=True)
 
-    def cell_started(self, cell):
-        if self.verbose and cell.commands:
-            for command in cell.commands:
+    def cell_started(self, cell, commands):
+        if self.verbose and commands:
+            for command in commands:
                 print(f"  $ {command}", file=self.out, flush=True)
 
     def cell_output(self, text):
@@ -184,9 +208,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backup-dir", metavar="DIR",
                    help="where the verified backup taken before the first destructive cell goes, outside "
                         "the project (default: ~/.runbook/backups); the runner never deletes it")
-    p.add_argument("--output", metavar="PATH", help="where to save the executed notebook")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="with --project, run although the git tree has uncommitted or untracked changes "
+                        "(the files the runbook may change are copied first)")
+    p.add_argument("--yes", action="store_true",
+                   help="with --project, answer yes to the confirmation before a step that deletes data")
+    p.add_argument("--output", metavar="PATH", help="where to save the executed notebook (sample runs)")
     p.add_argument("-q", "--quiet", action="store_true", help="one line per cell, no command output")
     p.set_defaults(command=cmd_run)
+
+    p = sub.add_parser("plan", help="show what `run --project` would do, changing nothing")
+    p.add_argument("name", help="the runbook, as `runbook list` names it")
+    p.add_argument("--project", metavar="PATH", required=True, help="your Django project")
+    p.add_argument("--database-url", metavar="URL", help="the database your project uses")
+    p.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a runbook parameter")
+    p.add_argument("--allow-dirty", action="store_true", help="as for `run`")
+    p.set_defaults(command=cmd_plan)
 
     p = sub.add_parser("validate", parents=[timeouts], help="run runbooks on fresh databases and record the results")
     p.add_argument("names", nargs="*", metavar="NAME", help="runbooks to validate (default: all)")

@@ -27,7 +27,7 @@ from nbclient.exceptions import DeadKernelError
 
 from . import databases, guards, processes
 from .errors import BadInput, RunbookFailed
-from .notebooks import Cell, Runbook
+from .notebooks import Cell, Runbook, fill
 from .paths import SAMPLE_PROJECT
 from .records import CellRecord, RunRecord
 from .scrub import scrub, secrets_of
@@ -48,13 +48,16 @@ class RunOptions:
     run_timeout: float = RUN_TIMEOUT
     save_notebook: Path | None = None
     backup_dir: Path | None = None  # operator mode: where the backup before destruction goes
+    # Operator mode: asked before each cell that deletes data; False stops the run there.
+    confirm: Callable[[Cell], bool] | None = None
+    tree_was_dirty: bool = False  # operator mode: cells that need a clean tree are skipped
 
 
 class Progress:
     """What a run reports as it goes; the CLI prints it, tests may collect it."""
 
     def run_started(self, runbook: Runbook, engine: str) -> None: ...
-    def cell_started(self, cell: Cell) -> None: ...
+    def cell_started(self, cell: Cell, commands: list[str]) -> None: ...
     def cell_output(self, text: str) -> None: ...
     def cell_finished(self, cell: Cell, record: CellRecord) -> None: ...
     def run_finished(self, record: RunRecord) -> None: ...
@@ -122,8 +125,10 @@ class _Execution:
             str(project): "<project>", str(tmp): "<tmp>", database.name: "<database>",
             sysconfig.get_paths()["purelib"]: "<site-packages>", sys.prefix: "<venv>",
         }
+        self.operator = options.project is not None
+        self.values = {**runbook.defaults, "project_dir": str(project), "database_url": database.url, **options.parameters}
         self.guard = None
-        if options.project is not None and guards.is_destructive(runbook):
+        if self.operator and guards.is_destructive(runbook):
             self.guard = guards.BackupBeforeDestruction(
                 runbook, self.engine, project, database, options.backup_dir or guards.backup.default_folder(),
                 tmp, progress.note, self._clean,
@@ -176,11 +181,15 @@ class _Execution:
                 client.execute_cell(node, nb_index)
                 continue
             cell = next(cells)
-            if not cell.runs_on(self.engine):
-                record.cells.append(CellRecord(cell.id, cell.commands, "skipped"))
+            commands = cell.commands_with(self.values)
+            skip, reason = self._skip(cell)
+            if skip:
+                record.cells.append(CellRecord(cell.id, commands, "skipped", error=reason))
                 continue
             if self.guard:
                 self.guard.before(cell)  # the verified backup, before the first cell that deletes data
+            if self.operator and cell.destructive and self.options.confirm and not self.options.confirm(cell):
+                raise RunbookFailed(self._where(cell, "the operator declined; this cell and the ones after it did not run"))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RunbookFailed(self._where(cell, f"run timeout of {self.options.run_timeout:g}s reached"))
@@ -191,7 +200,7 @@ class _Execution:
                 "evalue": f"no result after {client.timeout}s; the command was killed",
             }
             self._current = cell
-            self.progress.cell_started(cell)
+            self.progress.cell_started(cell, commands)
             start = time.monotonic()
             client.execute_cell(node, nb_index)
             cell_record = self._judge(cell, node, round(time.monotonic() - start, 3))
@@ -203,6 +212,16 @@ class _Execution:
 
     _current: Cell | None = None
 
+    def _skip(self, cell: Cell) -> tuple[bool, str | None]:
+        """Whether the cell is left out of this run, and why (None: another engine's cell)."""
+        if not cell.runs_on(self.engine):
+            return True, None
+        if self.operator and not cell.for_operator:
+            return True, f"{cell.role}: runs on the sample project only"
+        if self.operator and "clean-tree" in cell.needs and self.options.tree_was_dirty:
+            return True, "needs a clean tree, and the project had uncommitted changes (--allow-dirty)"
+        return False, None
+
     def _judge(self, cell: Cell, node, duration: float) -> CellRecord:
         """Compare what the cell did with what it declares."""
         reply = self.replies.get(id(node), {}).get("content", {})
@@ -211,7 +230,7 @@ class _Execution:
         output = self._clean("".join(o.get("text", "") for o in node.outputs if o.output_type == "stream"))
         match = _EXIT_STATUS.search(evalue) if status == "error" else None
         exit_code = 0 if status == "ok" else (int(match.group(1)) if match else None)
-        rec = CellRecord(cell.id, cell.commands, "passed", duration, exit_code, output)
+        rec = CellRecord(cell.id, cell.commands_with(self.values), "passed", duration, exit_code, output)
         failure = None
         if ename == "CellTimeoutError":
             rec.outcome, rec.error = "timeout", f"timed out: {evalue}"
@@ -225,8 +244,9 @@ class _Execution:
                 failure = f"expected exit status {cell.expect.exit}, got {ename}: {self._clean(evalue)}"
             else:
                 rec.outcome = "expected-failure"
-        if failure is None and cell.expect.output and not re.search(cell.expect.output, output):
-            failure = f"output does not match /{cell.expect.output}/"
+        pattern = fill(cell.expect.output, {k: re.escape(str(v)) for k, v in self.values.items()}) if cell.expect.output else None
+        if failure is None and pattern and not re.search(pattern, output):
+            failure = f"output does not match /{pattern}/"
         if failure:
             rec.outcome, rec.error = "failed", failure
         return rec
@@ -236,18 +256,18 @@ class _Execution:
         if cell is not None:
             place += f", cell {cell.id!r}"
             if cell.commands:
-                place += f" ({cell.commands[0]})"
+                place += f" ({cell.commands_with(self.values)[0]})"
         return f"{place} on {self.engine}: {message}"
 
     def _close_current(self, record: RunRecord, outcome: str, error: str) -> None:
         if self._current is not None and not record.cell(self._current.id):
-            record.cells.append(CellRecord(self._current.id, self._current.commands, outcome, error=error))
+            record.cells.append(CellRecord(self._current.id, self._current.commands_with(self.values), outcome, error=error))
 
     def _mark_not_run(self, record: RunRecord) -> None:
         done = {c.id for c in record.cells}
         for cell in self.runbook.cells:
             if cell.id not in done:
-                record.cells.append(CellRecord(cell.id, cell.commands, "not-run"))
+                record.cells.append(CellRecord(cell.id, cell.commands_with(self.values), "not-run"))
         order = {c.id: i for i, c in enumerate(self.runbook.cells)}
         record.cells.sort(key=lambda c: order[c.id])
 
@@ -256,6 +276,7 @@ class _Execution:
     def _notebook(self):
         nb = nbformat.read(self.runbook.path, as_version=4)
         values = {"project_dir": str(self.project), "database_url": self.database.url, **self.options.parameters}
+        values = {k: v for k, v in values.items() if k in self.runbook.defaults or k in guards.INJECTED}
         source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
         injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
         injected.id = "injected-parameters"

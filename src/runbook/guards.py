@@ -30,15 +30,16 @@ _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
 def is_destructive(runbook: Runbook) -> bool:
-    return runbook.destructive or any(c.destructive for c in runbook.cells)
+    """Deletes data or migrations against an operator's project (demo cells do not run there)."""
+    return runbook.operator_destructive or (runbook.destructive and not any(c.destructive for c in runbook.cells))
 
 
 def first_destructive_cell(runbook: Runbook) -> Cell | None:
-    """The cell before which a backup is taken: the first marked one, else the first command."""
-    marked = next((c for c in runbook.cells if c.destructive), None)
-    if marked or not runbook.destructive:
+    """The cell before which a backup is taken: the first marked one that runs for an operator, else the first command."""
+    marked = next((c for c in runbook.operator_cells if c.destructive), None)
+    if marked or not is_destructive(runbook):
         return marked
-    return next((c for c in runbook.cells if c.commands and not c.is_parameters), None)
+    return next((c for c in runbook.operator_cells if c.commands and not c.is_parameters), None)
 
 
 def check_run(runbook: Runbook, *, project: Path | None, database_url: str | None, allow_destructive: bool,

@@ -9,11 +9,26 @@ named by its standard nbformat ``id``; its ``runbook`` metadata may declare:
 - ``engines``: the database engines the cell runs on (default: all).
 - ``timeout``: seconds for this cell (default: the run's cell timeout).
 - ``destructive``: the cell deletes data or migrations.
+- ``role`` (required on every code cell but the ``parameters`` cell): ``demo`` builds or inspects
+  the sample's situation (demo data, reproduced failures, the old guide's steps, checks that a
+  demonstration was undone); ``procedure`` is what an operator does to fix the problem or perform
+  the task; ``check`` verifies, read-only. Validation runs every role; against an operator's own
+  project (``--project``) only ``procedure`` and ``check`` cells run.
+- ``writes``: the project files (paths or globs, relative to the project) the cell may create or
+  change. Against ``--project`` the runner copies them first and allows no other change.
+- ``needs``: ``["clean-tree"]``: the cell runs only when the project had no uncommitted changes.
 Tags follow papermill and nbclient: ``parameters``, ``raises-exception``.
+
+Notebook metadata ``runbook`` may declare ``needs`` (the preconditions of the procedure: ``apps``,
+``models``, ``settings``, ``commands``) and ``parameters`` (``{"name": {"help": ..., "required":
+true}}``: what an operator sets with ``-p``; a required one has no usable default outside the
+sample). Commands name parameters as ``{name}``, which IPython expands.
 """
 from __future__ import annotations
 
+import ast
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +37,12 @@ import nbformat
 
 from .errors import BadInput
 from .paths import RUNBOOKS
+
+
+ROLES = ("demo", "procedure", "check")
+OPERATOR_ROLES = ("procedure", "check")
+CELL_NEEDS = ("clean-tree",)
+RUNBOOK_NEEDS = ("apps", "models", "settings", "commands")
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,9 @@ class Cell:
     engines: tuple[str, ...] | None = None
     timeout: float | None = None
     destructive: bool = False
+    role: str = "procedure"
+    writes: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
     @classmethod
     def from_node(cls, index: int, node) -> "Cell":
@@ -54,7 +78,15 @@ class Cell:
             engines=tuple(meta["engines"]) if "engines" in meta else None,
             timeout=meta.get("timeout"),
             destructive=bool(meta.get("destructive", False)),
+            role=meta.get("role", "procedure"),
+            writes=tuple(meta.get("writes", ())),
+            needs=tuple(meta.get("needs", ())),
         )
+
+    @property
+    def for_operator(self) -> bool:
+        """Runs against an operator's own project: the parameters cell, procedure and check cells."""
+        return self.is_parameters or self.role in OPERATOR_ROLES
 
     @property
     def is_parameters(self) -> bool:
@@ -71,6 +103,19 @@ class Cell:
             return [ln for ln in lines[1:] if ln.strip() and not ln.lstrip().startswith("#")]
         return [ln.strip()[1:].strip() for ln in lines if ln.strip().startswith("!")]
 
+    def commands_with(self, values: dict[str, object]) -> list[str]:
+        """The commands with ``{name}`` parameters filled in, as they run (and as pages show them)."""
+        return [fill(command, values) for command in self.commands]
+
+    @property
+    def edits_files(self) -> bool:
+        return bool(self.writes) or "replace_in_file(" in self.source
+
+
+def fill(text: str, values: dict[str, object]) -> str:
+    """Replace ``{name}`` for each known parameter, leaving other braces (regex counts, shell) alone."""
+    return re.sub(r"\{([A-Za-z_]\w*)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
+
 
 @dataclass
 class Runbook:
@@ -79,6 +124,8 @@ class Runbook:
     title: str
     destructive: bool
     cells: list[Cell] = field(repr=False)
+    needs: dict[str, list[str]] = field(default_factory=dict)
+    parameter_help: dict[str, dict] = field(default_factory=dict)
 
     @cached_property
     def cells_by_id(self) -> dict[str, Cell]:
@@ -89,6 +136,34 @@ class Runbook:
             return self.cells_by_id[cell_id]
         except KeyError:
             raise BadInput(f"runbook {self.slug!r} has no cell {cell_id!r}") from None
+
+    @cached_property
+    def defaults(self) -> dict[str, object]:
+        """The parameters cell's values: the sample project's."""
+        cell = next((c for c in self.cells if c.is_parameters), None)
+        if cell is None:
+            return {}
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            raise BadInput(f"runbook {self.slug!r}: its parameters cell is not valid Python") from None
+        values: dict[str, object] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                try:
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    raise BadInput(f"runbook {self.slug!r}: parameter {node.targets[0].id!r} is not a literal") from None
+        return values
+
+    @property
+    def operator_cells(self) -> list[Cell]:
+        return [c for c in self.cells if c.for_operator]
+
+    @property
+    def operator_destructive(self) -> bool:
+        """Deletes data or migrations when run against an operator's project."""
+        return any(c.destructive for c in self.operator_cells)
 
     @property
     def page(self) -> str:
@@ -114,9 +189,12 @@ def load(path: Path) -> Runbook:
             _check_metadata(path, node)
             cells.append(Cell.from_node(i, node))
     _check_cells(path, cells)
+    _check_runbook_metadata(path, meta)
     return Runbook(
         slug=path.stem, path=path, title=meta["title"],
         destructive=bool(meta.get("destructive", False)), cells=cells,
+        needs={k: list(v) for k, v in meta.get("needs", {}).items()},
+        parameter_help=dict(meta.get("parameters", {})),
     )
 
 
@@ -132,7 +210,8 @@ def _check_raw_ids(path: Path) -> None:
             seen.add(cell_id)
 
 
-_KNOWN = {"expect": {"exit", "output"}, "runbook": {"expect", "engines", "timeout", "destructive"}}
+_KNOWN = {"expect": {"exit", "output"},
+          "runbook": {"expect", "engines", "timeout", "destructive", "role", "writes", "needs"}}
 
 
 def _check_metadata(path: Path, node) -> None:
@@ -152,6 +231,28 @@ def _check_metadata(path: Path, node) -> None:
         raise BadInput(f"{where}: unknown engine in runbook.engines {unknown or meta['engines']!r} (known: {', '.join(ENGINES)})")
     if "timeout" in meta and not (isinstance(meta["timeout"], (int, float)) and meta["timeout"] > 0):
         raise BadInput(f"{where}: runbook.timeout must be a positive number of seconds, got {meta['timeout']!r}")
+    if "parameters" in node.metadata.get("tags", ()):
+        return
+    if meta.get("role") not in ROLES:
+        raise BadInput(f"{where}: runbook.role must be one of {', '.join(ROLES)}, got {meta.get('role')!r}")
+    if meta["role"] == "check" and (meta.get("destructive") or meta.get("writes")):
+        raise BadInput(f"{where}: a check is read-only; it can neither be destructive nor write files")
+    writes = meta.get("writes", [])
+    if not isinstance(writes, list) or any(not isinstance(w, str) or w.startswith(("/", "..")) or "/../" in w for w in writes):
+        raise BadInput(f"{where}: runbook.writes lists paths inside the project, got {writes!r}")
+    needs = meta.get("needs", [])
+    if not isinstance(needs, list) or set(needs) - set(CELL_NEEDS):
+        raise BadInput(f"{where}: runbook.needs takes {', '.join(CELL_NEEDS)}, got {needs!r}")
+
+
+def _check_runbook_metadata(path: Path, meta: dict) -> None:
+    needs = meta.get("needs", {})
+    if not isinstance(needs, dict) or set(needs) - set(RUNBOOK_NEEDS) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in needs.values()):
+        raise BadInput(f"runbook {path.name}: 'needs' maps {', '.join(RUNBOOK_NEEDS)} to lists of names, got {needs!r}")
+    params = meta.get("parameters", {})
+    if not isinstance(params, dict) or not all(isinstance(v, dict) and set(v) <= {"help", "required"} for v in params.values()):
+        raise BadInput(f"runbook {path.name}: 'parameters' maps a name to {{\"help\": ..., \"required\": true|false}}, got {params!r}")
 
 
 def _check_cells(path: Path, cells: list[Cell]) -> None:
