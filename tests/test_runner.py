@@ -272,10 +272,10 @@ def test_destructive_runbook_refuses_an_operator_project_without_the_flag(tmp_pa
 
     own = copy_sample_project(tmp_path / "own")
     before = _tree_snapshot(own)
-    result = cli("run", "circular-dependency", "--project", str(own))
+    result = cli("run", "reset-database", "--project", str(own))
     assert result.returncode == 2
     assert result.stderr == (
-        "error: runbook 'circular-dependency' deletes data or migrations; against your own project "
+        "error: runbook 'reset-database' deletes data or migrations; against your own project "
         "it runs only with --allow-destructive\n"
     )
     assert _tree_snapshot(own) == before

@@ -186,10 +186,10 @@ class _Execution:
             if skip:
                 record.cells.append(CellRecord(cell.id, commands, "skipped", error=reason))
                 continue
-            if self.guard:
-                self.guard.before(cell)  # the verified backup, before the first cell that deletes data
             if self.operator and cell.destructive and self.options.confirm and not self.options.confirm(cell):
                 raise RunbookFailed(self._where(cell, "the operator declined; this cell and the ones after it did not run"))
+            if self.guard:
+                self.guard.before(cell)  # the verified backup, before the first cell that deletes data
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RunbookFailed(self._where(cell, f"run timeout of {self.options.run_timeout:g}s reached"))

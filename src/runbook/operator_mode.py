@@ -74,13 +74,13 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     values = {**runbook.defaults, **params, "project_dir": str(project), "database_url": database_url}
     plan = Plan(runbook, project, database_url, values)
     plan.changes = projectfiles.uncommitted_changes(project)
-    plan.preconditions.append(_tree_condition(plan.changes, allow_dirty))
-    plan.preconditions += _parameter_conditions(runbook, params)
     env = preconditions.command_env(database_url)
-    found = preconditions.probe(project, env, {**runbook.needs, "database": []})
-    plan.preconditions.append(_database_condition(database_url, found.get("database", {}), project))
+    found = preconditions.probe(project, env, runbook.needs)
     for check in preconditions.check_found(runbook, found):
         plan.preconditions.append((f"needs {check.describe()}", check.holds))
+    plan.preconditions += _parameter_conditions(runbook, params)
+    plan.preconditions.append(_tree_condition(plan.changes, allow_dirty))
+    plan.preconditions.append(_database_condition(database_url, found.get("database", {}), project))
     for cell in runbook.operator_cells:
         if cell.is_parameters:
             continue
@@ -117,7 +117,7 @@ def format_plan(plan: Plan) -> str:
         lines += ["", f"Django's plan, on the database as it is now (`{command}`):"]
         lines += [f"  │ {line}" for line in output.rstrip().splitlines()]
     lines.append("")
-    lines.append("All preconditions hold." if plan.holds else f"Not runnable: {'; '.join(plan.unmet)}")
+    lines.append("All preconditions hold." if plan.holds else f"Not runnable: runbook {rb.slug!r} " + "; and ".join(plan.unmet))
     return "\n".join(lines)
 
 
@@ -127,7 +127,7 @@ def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *,
     """Check, plan, confirm, run the procedure in place, compare the files; return the record and run folder."""
     plan = make_plan(runbook, options.project, options.database_url, options.parameters, allow_dirty)
     if not plan.holds:
-        raise BadInput(f"runbook {runbook.slug!r} cannot run on {plan.project}: {'; '.join(plan.unmet)}")
+        raise BadInput(f"runbook {runbook.slug!r} " + "; and ".join(plan.unmet) + "; nothing was changed")
     confirm = _confirmation(plan, yes, ask)
     root = (run_root or options.backup_dir or Path.home() / ".runbook" / "runs").expanduser()
     backup.check_folder(root, plan.project)
@@ -216,7 +216,7 @@ def _tree_condition(changes: list[str], allow_dirty: bool) -> tuple[str, bool]:
     shown = ", ".join(changes[:10]) + (f" and {len(changes) - 10} more" if len(changes) > 10 else "")
     if allow_dirty:
         return f"uncommitted or untracked changes allowed (--allow-dirty): {shown}", True
-    return (f"the project has uncommitted or untracked changes ({shown}); commit or stash them, or pass "
+    return (f"refuses a project with uncommitted or untracked changes ({shown}); commit or stash them, or pass "
             "--allow-dirty to have the files the runbook may change copied first"), False
 
 
@@ -239,8 +239,8 @@ def _database_condition(url: str, database: dict, project: Path) -> tuple[str, b
         actual = str((project / actual).resolve()) if actual else ""
     if actual == wanted:
         return f"the project's settings use the database {_masked(url)}", True
-    return (f"the project's settings use the database {actual or '(none)'!r}, not {wanted!r} from --database-url "
-            "(read DATABASE_URL in settings, e.g. with dj-database-url)"), False
+    return (f"would run on the database {actual or '(none)'!r} that the project's settings name, not {wanted!r} "
+            "from --database-url (read DATABASE_URL in the settings, e.g. with dj-database-url)"), False
 
 
 def _database_name(url: str, project: Path) -> str:

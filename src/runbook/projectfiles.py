@@ -30,16 +30,9 @@ def uncommitted_changes(project: Path) -> list[str]:
     if inside.returncode != 0 or inside.stdout.strip() != "true":
         raise BadInput(f"{project} is not in a git work tree: commit your project to git first, so that "
                        "every file a runbook changes can be seen and put back")
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", "."], cwd=project,
+    status = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=all", "--", "."], cwd=project,
                             capture_output=True, text=True, check=True)
     return [line[3:] for line in status.stdout.splitlines() if line.strip()]
-
-
-def require_clean(project: Path, changes: list[str], allow_dirty: bool) -> None:
-    if changes and not allow_dirty:
-        shown = ", ".join(changes[:10]) + (f" and {len(changes) - 10} more" if len(changes) > 10 else "")
-        raise BadInput(f"the project has uncommitted or untracked changes ({shown}); commit or stash them, "
-                       "or pass --allow-dirty to have the files the runbook may change copied first")
 
 
 def declared_writes(runbook: Runbook) -> list[str]:

@@ -1,0 +1,342 @@
+"""Operator mode on projects like a reader's: only the proven procedure runs, nothing lost or planted.
+
+The operator's project is its own git repository: a copy of the sample project with its own data
+(1,000+ rows), an extra committed migration, an untracked file and a local edit. Every runbook runs
+against it with `runbook run NAME --project P` on every engine, and afterwards:
+
+- the record shows every demo cell skipped and every procedure and check cell run;
+- a per-table diff of the database (row counts and ordered-row hashes) shows only the changes the
+  procedure documents, and no user appears that was not there;
+- the extra migration, the untracked file and the local edit are intact;
+- no file appeared outside the project and the backup folder.
+
+A Django project without finflo is refused by every runbook before anything runs (exit 2, one line
+naming what it lacks), its files and database byte-identical.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbook import databases, notebooks
+from runbook.executor import RunOptions, copy_sample_project
+from runbook.operator_mode import run_on_project
+from runbook.projectfiles import snapshot
+
+from .conftest import REPO
+
+RUNBOOK = [str(Path(sys.executable).parent / "runbook")]
+ARGS = {
+    "circular-dependency": [],
+    "reset-database": ["--allow-destructive", "--yes"],
+    "rollback-migrations": ["--allow-destructive", "--yes", "-p", "app=accounts", "-p", "target=0001_initial"],
+    "new-work-model": [],
+    "backup-and-restore": ["--allow-destructive", "--yes"],
+}
+EXTRA_MIGRATION = "accounts/migrations/0003_operator_note.py"
+UNTRACKED = "accounts/wip_notes.py"
+LOCAL_EDIT = "\n# operator's local edit: keep me\n"
+# Rows finflo's migrations seed, and what `migrate` itself fills.
+SEEDED_BY_MIGRATE = {"finflo_signlist", "finflo_states", "finflo_action", "finflo_flowmodel",
+                     "django_content_type", "auth_permission", "django_migrations"}
+
+
+class Operator:
+    """The operator's project, database and surroundings."""
+
+    def __init__(self, root: Path, database_url: str):
+        self.root = root
+        self.path = root / "myproject"
+        self.database_url = database_url
+        self.backups = root / "backups"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DATABASE_URL": self.database_url, "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=self.path, env=self.env(),
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def fingerprint(self, *options: str) -> dict[str, dict]:
+        out = subprocess.run([sys.executable, "-m", "runbook.fingerprint", *options], cwd=self.path, env=self.env(),
+                             capture_output=True, text=True, timeout=600, check=True).stdout
+        return json.loads(out)
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True, check=True).stdout
+
+    def runbook(self, *args: str, stdin=subprocess.DEVNULL) -> subprocess.CompletedProcess:
+        home = self.root.parent / "home"  # the runner's own state (IPython profile) stays out of root
+        home.mkdir(exist_ok=True)
+        return subprocess.run([*RUNBOOK, *args], cwd=REPO, stdin=stdin, capture_output=True, text=True, timeout=900,
+                              env={**os.environ, "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"})
+
+    def surroundings(self) -> dict[str, str]:
+        """Every file under root outside the project, the backup folder and the database."""
+        files = {}
+        for path in self.root.rglob("*"):
+            if path.is_file() and self.path not in path.parents and self.backups not in path.parents \
+                    and not path.name.startswith("own.sqlite3"):
+                files[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return files
+
+
+@pytest.fixture
+def operator(engine, tmp_path):
+    root = tmp_path / "work"
+    root.mkdir()
+    if engine == "sqlite":
+        yield _operator(root, f"sqlite:///{root / 'own.sqlite3'}")
+        return
+    with databases.scratch_database(engine, tmp_path, "operator") as db:
+        yield _operator(root, db.url)
+
+
+def _operator(root: Path, url: str) -> Operator:
+    op = Operator(root, url)
+    copy_sample_project(op.path)
+    (op.path / EXTRA_MIGRATION).write_text(
+        "from django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [('accounts', '0002_links_to_finflo_and_transaction')]\n"
+        "    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]\n")
+    op.git("add", "-A")
+    op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "the operator's own migration")
+    op.manage("migrate", "-v", "0")
+    op.manage("seed_demo_data", "--invoices", "250")
+    return op
+
+
+def _dirty(op: Operator) -> None:
+    (op.path / UNTRACKED).write_text("# notes a colleague has not committed yet\n")
+    with (op.path / "config/settings.py").open("a") as settings:
+        settings.write(LOCAL_EDIT)
+
+
+@pytest.mark.parametrize("slug", list(ARGS))
+def test_an_operator_run_does_only_the_procedure_and_loses_nothing(operator, slug, engine):
+    op = operator
+    rows = op.fingerprint()
+    assert sum(t["rows"] for t in rows.values()) > 1000
+    _dirty(op)
+    files, db, around = snapshot(op.path), op.fingerprint(), op.surroundings()
+    db_ms = op.fingerprint("--milliseconds", "--exclude", "django_migrations")
+    base = [slug, "--project", str(op.path), "--database-url", op.database_url, "--backup-dir", str(op.backups),
+            *ARGS[slug]]
+
+    refused = op.runbook("run", *base)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr == (f"error: runbook {slug!r} refuses a project with uncommitted or untracked changes "
+                              f"(config/settings.py, {UNTRACKED}); commit or stash them, or pass --allow-dirty to "
+                              "have the files the runbook may change copied first; nothing was changed\n")
+    assert snapshot(op.path) == files and op.fingerprint() == db and op.surroundings() == around
+    assert not op.backups.exists()
+
+    result = op.runbook("run", *base, "--allow-dirty", "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1].removeprefix("audit folder: "))
+    assert run_dir.parent == op.backups and (run_dir / "plan.txt").is_file() and (run_dir / f"{slug}.ipynb").is_file()
+
+    record = json.loads((run_dir / "record.json").read_text())
+    outcomes = {c["id"]: c["outcome"] for c in record["cells"]}
+    for cell in notebooks.find(slug).cells:
+        if cell.is_parameters:
+            continue
+        if cell.role == "demo":
+            assert outcomes[cell.id] == "skipped", f"demo cell {cell.id!r} ran on the operator's project"
+        elif cell.runs_on(engine) and "clean-tree" not in cell.needs:
+            assert outcomes[cell.id] in ("passed", "expected-failure"), (cell.id, outcomes[cell.id])
+
+    # Files: the operator's work is intact; only what the runbook declares changed.
+    assert (op.path / UNTRACKED).read_text() == "# notes a colleague has not committed yet\n"
+    assert LOCAL_EDIT in (op.path / "config/settings.py").read_text()
+    assert (op.path / EXTRA_MIGRATION).is_file() and op.git("log", "--oneline", "-1").endswith("own migration\n")
+    changed = {p for p in set(files) | set(snapshot(op.path)) if files.get(p) != snapshot(op.path).get(p)}
+    assert changed == DOCUMENTED_FILES.get(slug, set())
+    assert op.surroundings() == around, "a file appeared or changed outside the project and the backup folder"
+
+    after = op.fingerprint()
+    DOCUMENTED_ROWS[slug](db, after)
+    if slug != "reset-database":  # no user, row or value appears that was not there (dumpdata keeps milliseconds)
+        users_before, users_after = db_ms["accounts_user"], op.fingerprint("--milliseconds")["accounts_user"]
+        assert users_after == users_before, "the users of the operator's database changed"
+    if slug == "backup-and-restore":
+        assert op.fingerprint("--milliseconds", "--exclude", "django_migrations") == db_ms
+
+
+def _same_except(before: dict, after: dict, allowed: set[str]) -> None:
+    differing = {t for t in set(before) | set(after) if before.get(t) != after.get(t)}
+    assert differing <= allowed, f"tables changed that the procedure does not document: {sorted(differing - allowed)}"
+
+
+def _unchanged(before, after):
+    _same_except(before, after, set())
+
+
+def _reset(before, after):
+    assert set(after) == set(before)
+    kept = {t: v["rows"] for t, v in after.items() if v["rows"] and t not in SEEDED_BY_MIGRATE}
+    assert kept == {}, f"a reset database still has rows: {kept}"
+    for table in ("finflo_signlist", "finflo_states", "finflo_action", "finflo_flowmodel"):
+        assert after[table]["rows"] > 0, f"migrate did not seed {table}"
+
+
+def _rollback(before, after):
+    assert set(before) - set(after) == {"accounts_userprocessauth"}
+    _same_except({t: v for t, v in before.items() if t != "accounts_userprocessauth"}, after,
+                 {"accounts_parties", "django_migrations"})  # base_currency dropped; two migrations unapplied
+    counts = lambda fp: {t: v["rows"] for t, v in fp.items() if t in after and t != "django_migrations"}  # noqa: E731
+    assert counts(after) == counts(before)
+
+
+def _new_work_model(before, after):
+    _same_except(before, after, {"finflo_flowmodel", "django_migrations"})
+    assert after["finflo_flowmodel"]["rows"] == before["finflo_flowmodel"]["rows"] + 1
+
+
+def _backup_and_restore(before, after):
+    # Every row back; the values are compared to the millisecond in the test (all dumpdata keeps).
+    assert {t: v["rows"] for t, v in after.items()} == {t: v["rows"] for t, v in before.items()}
+
+
+DOCUMENTED_ROWS = {
+    "circular-dependency": _unchanged, "reset-database": _reset, "rollback-migrations": _rollback,
+    "new-work-model": _new_work_model, "backup-and-restore": _backup_and_restore,
+}
+DOCUMENTED_FILES = {
+    "new-work-model": {"config/settings.py", "transaction/migrations/0002_register_payment_work_model.py"},
+}
+
+
+@pytest.mark.parametrize("slug", list(ARGS))
+def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
+    op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    files, db = snapshot(op.path), op.fingerprint()
+    params = [a for a in ARGS[slug] if a not in ("--allow-destructive", "--yes")]
+    result = op.runbook("plan", slug, "--project", str(op.path), "--database-url", op.database_url, *params)
+    assert result.returncode == 0, result.stdout + result.stderr
+    runbook = notebooks.find(slug)
+    steps = [line.split()[1] for line in result.stdout.splitlines() if line[:6].strip().rstrip(".").isdigit()]
+    assert steps == [c.id for c in runbook.operator_cells if not c.is_parameters]
+    assert not any(c.role == "demo" for c in runbook.cells if c.id in steps)
+    for cell in runbook.operator_cells:
+        if cell.destructive:
+            assert f"{cell.id}  [procedure; DELETES DATA" in result.stdout
+    assert result.stdout.rstrip().endswith("All preconditions hold.")
+    if any("migrate" in c for s in runbook.operator_cells for c in s.commands):
+        assert "Django's plan, on the database as it is now" in result.stdout
+    assert snapshot(op.path) == files and op.fingerprint() == db
+
+
+@pytest.fixture(scope="module")
+def plain_django(tmp_path_factory) -> Path:
+    """`django-admin startproject` plus one app with a migration, committed to git, migrated."""
+    root = tmp_path_factory.mktemp("plain")
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([str(bin_dir / "django-admin"), "startproject", "mysite"], cwd=root, check=True)
+    site = root / "mysite"
+    subprocess.run([sys.executable, "manage.py", "startapp", "polls"], cwd=site, check=True)
+    (site / "polls/models.py").write_text(
+        "from django.db import models\n\n\nclass Question(models.Model):\n    text = models.CharField(max_length=200)\n")
+    settings = site / "mysite/settings.py"
+    settings.write_text(settings.read_text().replace("INSTALLED_APPS = [", "INSTALLED_APPS = [\n    'polls',"))
+    for args in (["makemigrations", "polls"], ["migrate", "-v", "0"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=site, check=True, capture_output=True)
+    for args in (["init", "-q"], ["add", "manage.py", "mysite", "polls"],
+                 ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "tutorial"]):
+        subprocess.run(["git", *args], cwd=site, check=True)
+    return site
+
+
+@pytest.mark.parametrize("slug", list(ARGS))
+def test_a_project_without_finflo_is_refused_and_left_byte_identical(plain_django, slug, tmp_path):
+    site = plain_django
+    url = f"sqlite:///{site / 'db.sqlite3'}"
+    before = _checksums(site)
+    op = Operator(tmp_path, url)
+    run = op.runbook("run", slug, "--project", str(site), "--database-url", url, *ARGS[slug])
+    assert run.returncode == 2, run.stdout + run.stderr
+    needs = notebooks.find(slug).needs
+    apps = ", ".join(needs["apps"])
+    assert run.stderr.startswith(f"error: runbook {slug!r} needs the apps {apps}; this project has none of them"), run.stderr
+    assert run.stderr.count("\n") == 1 and run.stdout == ""
+    plan = op.runbook("plan", slug, "--project", str(site), "--database-url", url)
+    assert plan.returncode == 2
+    assert f"✗ needs the apps {apps}; this project has none of them" in plan.stdout
+    assert _checksums(site) == before
+
+
+def test_declining_the_confirmation_changes_nothing(tmp_path):
+    op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    files, db = snapshot(op.path), op.fingerprint()
+    asked = []
+    options = RunOptions(project=op.path, database_url=op.database_url, backup_dir=tmp_path / "backups")
+    record, run_dir = run_on_project(notebooks.find("reset-database"), options, _Quiet(), allow_dirty=False, yes=False,
+                                     ask=lambda prompt: asked.append(prompt) or "n", out=io.StringIO())
+    assert asked and asked[0].startswith("Step 'drop-tables' deletes data in sqlite:///") and asked[0].endswith("[y/N] ")
+    assert record.outcome == "failed"
+    assert "cell 'drop-tables' (python manage.py drop_tables --noinput) on sqlite: the operator declined" in record.error
+    assert snapshot(op.path) == files and op.fingerprint() == db
+
+
+def test_without_a_terminal_or_yes_a_deleting_runbook_stops_before_anything(tmp_path):
+    op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    files, db = snapshot(op.path), op.fingerprint()
+    result = op.runbook("run", "reset-database", "--project", str(op.path), "--database-url", op.database_url,
+                        "--allow-destructive", "--backup-dir", str(tmp_path / "backups"))
+    assert result.returncode == 2
+    assert result.stderr == ("error: runbook 'reset-database' deletes data at step 'drop-tables'; run it on a "
+                             "terminal to confirm, or pass --yes; nothing was changed\n")
+    assert snapshot(op.path) == files and op.fingerprint() == db and not (tmp_path / "backups").exists()
+
+
+def test_a_required_parameter_without_a_value_is_bad_input(tmp_path):
+    op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    result = op.runbook("run", "rollback-migrations", "--project", str(op.path), "--database-url", op.database_url,
+                        "--allow-destructive", "--yes", "-p", "app=accounts")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: runbook 'rollback-migrations' needs -p target=… (the migration to go back to")
+
+
+def test_a_project_outside_git_is_refused(tmp_path):
+    project = copy_sample_project(tmp_path / "nogit")
+    subprocess.run(["rm", "-rf", str(project / ".git")], check=True)
+    op = Operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    result = op.runbook("plan", "circular-dependency", "--project", str(project), "--database-url", op.database_url)
+    assert result.returncode == 2
+    assert result.stderr == (f"error: {project} is not in a git work tree: commit your project to git first, so that "
+                             "every file a runbook changes can be seen and put back\n")
+
+
+def test_settings_that_ignore_the_database_url_are_refused(tmp_path):
+    op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    settings = op.path / "config/settings.py"
+    settings.write_text(settings.read_text() + "\nDATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', "
+                                               "'NAME': '/elsewhere/prod.sqlite3'}}\n")
+    op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qam", "hard-coded database")
+    result = op.runbook("run", "circular-dependency", "--project", str(op.path), "--database-url", op.database_url)
+    assert result.returncode == 2
+    assert "would run on the database '/elsewhere/prod.sqlite3' that the project's settings name" in result.stderr
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class _Quiet:
+    def run_started(self, *a): ...
+    def cell_started(self, *a): ...
+    def cell_output(self, *a): ...
+    def cell_finished(self, *a): ...
+    def run_finished(self, *a): ...
+    def note(self, *a): ...
