@@ -11,6 +11,7 @@ sample project (sampleproject/) and the records of the last `runbook validate`
     {{ edit("slug", "cell") }}            a replace_in_file cell as BEFORE/AFTER tabs
     {{ file_excerpt("path", start="regex", end="regex") }}  lines of a sample-project file
     {{ status("slug") }}                  where and when the runbook was validated, and a download
+    {{ operator_box("slug") }}            "Run this on your project": the procedure and the exact commands
     {{ commands_reference() }}, {{ status_table() }}  the reference and status pages
     {{ benchmark_results() }}             the last benchmarks/run.py results (a note if there are none)
 
@@ -31,13 +32,13 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from runbook import cache, notebooks, records
+from runbook import cache, notebooks, operator_mode, records
 from runbook.databases import ENGINES
 from runbook.errors import BadInput
 from runbook.paths import RECORDS, REPO, RUNBOOKS, SAMPLE_PROJECT
 
 ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
-MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt", "status",
+MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt", "status", "operator_box",
           "commands_reference", "status_table", "error_index", "benchmark_results")
 # Programs other than `manage.py` that runbooks run; `manage.py` commands are described by Django.
 SHELL_PROGRAMS = {
@@ -199,6 +200,30 @@ class _Site:
             title = (f"Validated on {_engine_list(passed)} only" if passed else "Not validated")
             return f'!!! warning "{title}"\n\n{_indent(body)}'
         return f'!!! success "Validated on {_engine_list(passed)}"\n\n{_indent(body)}'
+
+    def operator_box(self, slug: str) -> str:
+        runbook = self._runbook(slug)
+        steps = [c for c in runbook.operator_cells if not c.is_parameters and c.id != "setup"]
+        procedure = ", ".join(f"`{c.id}`" for c in steps if c.role == "procedure")
+        checks = ", ".join(f"`{c.id}`" for c in steps if c.role == "check")
+        params = [f"- `{name}`: {meta.get('help', '')} (the sample's: `{runbook.defaults.get(name)}`"
+                  f"{'; required' if meta.get('required') else ''})" for name, meta in runbook.parameter_help.items()]
+        deletes = [c.id for c in steps if c.destructive]
+        body = [
+            f"Against your own project, `runbook` runs only this page's procedure ({procedure}) and its "
+            f"read-only checks ({checks or 'none'}); the demonstrations run on the sample project only. "
+            "`plan` changes nothing and shows every step, each precondition and Django's own `migrate --plan`.",
+            "",
+            _fence("bash", "\n".join(operator_mode.operator_commands(runbook)), 'title="in your project\'s folder"'),
+        ]
+        if params:
+            body += ["", "Parameters (`-p name=value`):", "", *params]
+        if deletes:
+            body += ["", f"Deletes data at {', '.join(f'`{d}`' for d in deletes)}: the runner first takes a backup and "
+                     "proves it restores, then asks you to confirm (`--yes` for automation)."]
+        body += ["", "It refuses a project with uncommitted changes (`--allow-dirty` copies the files it may change "
+                 "first) and keeps the plan, the executed notebook, the record and the backup in one audit folder."]
+        return f'!!! tip "Run this on your project"\n\n{_indent(chr(10).join(body))}'
 
     def commands_reference(self) -> str:
         entries: dict[str, list[tuple[str, notebooks.Runbook, notebooks.Cell]]] = {}

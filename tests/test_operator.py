@@ -27,7 +27,7 @@ import pytest
 
 from runbook import databases, notebooks
 from runbook.executor import RunOptions, copy_sample_project
-from runbook.operator_mode import run_on_project
+from runbook.operator_mode import operator_commands, run_on_project
 from runbook.projectfiles import snapshot
 
 from .conftest import REPO
@@ -340,3 +340,26 @@ class _Quiet:
     def cell_finished(self, *a): ...
     def run_finished(self, *a): ...
     def note(self, *a): ...
+
+
+@pytest.mark.parametrize("slug", list(ARGS))
+def test_every_page_shows_its_run_this_on_your_project_box(slug):
+    assert f'{{{{ operator_box("{slug}") }}}}' in (REPO / "docs/how-to" / f"{slug}.md").read_text()
+
+
+def test_the_box_commands_run_verbatim_in_the_operators_folder(tmp_path):
+    op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DATABASE_URL": op.database_url, "HOME": str(tmp_path / "home")}
+    plan_line, run_line = operator_commands(notebooks.find("reset-database"))
+    assert run_line.endswith(" --allow-destructive")
+    result = subprocess.run(["bash", "-c", run_line], cwd=op.path, env=env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2 and "pass --yes; nothing was changed" in result.stderr
+    for slug in ("circular-dependency", "new-work-model"):
+        plan_line, run_line = operator_commands(notebooks.find(slug))
+        assert run_line == f'runbook run {slug} --project . --database-url "$DATABASE_URL"'
+        for line in (plan_line, run_line):
+            result = subprocess.run(["bash", "-c", line], cwd=op.path, env=env, stdin=subprocess.DEVNULL,
+                                    capture_output=True, text=True, timeout=600)
+            assert result.returncode == 0, f"$ {line}\n{result.stdout}{result.stderr}"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from . import backup, databases, preconditions, projectfiles
+from . import backup, databases, guards, preconditions, projectfiles
 from .errors import BadInput
 from .executor import Progress, RunOptions, run
 from .notebooks import Cell, Runbook
@@ -71,6 +71,7 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     if not database_url:
         raise BadInput("--project needs --database-url: the database your project uses (a copy of it is best), "
                        "e.g. postgres://me@localhost/myapp_copy")
+    databases.Database(database_url).check_reachable()
     values = {**runbook.defaults, **params, "project_dir": str(project), "database_url": database_url}
     plan = Plan(runbook, project, database_url, values)
     plan.changes = projectfiles.uncommitted_changes(project)
@@ -90,6 +91,15 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
         command = next(c for c in migrating.commands if _MIGRATES.search(c)) + " --plan"
         plan.migrate_plan = (command, _django_says(project, env, command))
     return plan
+
+
+def operator_commands(runbook: Runbook) -> list[str]:
+    """The exact `runbook plan` and `runbook run` lines for an operator's project (what pages show)."""
+    params = "".join(f" -p {name}={runbook.defaults.get(name)}" for name, meta in runbook.parameter_help.items()
+                     if meta.get("required"))
+    base = f"{runbook.slug} --project . --database-url \"$DATABASE_URL\"{params}"
+    flags = " --allow-destructive" if guards.is_destructive(runbook) else ""
+    return [f"runbook plan {base}", f"runbook run {base}{flags}"]
 
 
 def format_plan(plan: Plan) -> str:
