@@ -74,6 +74,7 @@ def _config_for(docs: Path) -> Path:
     config["docs_dir"] = str(docs)
     config["hooks"] = [str(REPO / h) for h in config["hooks"]]
     config["watch"] = [str(REPO / w) for w in config.get("watch", [])]
+    config["theme"]["custom_dir"] = str(REPO / config["theme"]["custom_dir"])
     for plugin in config["plugins"]:
         if isinstance(plugin, dict) and "macros" in plugin:
             plugin["macros"]["module_name"] = str(REPO / plugin["macros"]["module_name"])
@@ -162,6 +163,22 @@ def test_migration_graph_is_drawn_from_django(site):
     assert 'stroke="#c62828"' in cycle  # the cycle is drawn
     assert "finflo.0001_initial depends on accounts.0001_initial (run_before)" in fixed
     assert 'stroke="#c62828"' not in fixed  # no cycle in the committed migrations
+
+
+def test_theme_overrides_change_only_what_they_say(site):
+    """overrides/partials/search.html is Material's partial plus the dialog's name, nothing else.
+
+    After a Material upgrade this fails until the override is made again from the new partial.
+    """
+    import material
+
+    theirs = (Path(material.__file__).parent / "templates" / "partials" / "search.html").read_text()
+    ours = (REPO / "overrides" / "partials" / "search.html").read_text()
+    strip_comment = re.compile(r"\A\{#-.*?-#\}\n", re.S)
+    named = theirs.replace('role="dialog">', 'role="dialog" aria-label="{{ lang.t(\'search\') }}">', 1)
+    assert strip_comment.sub("", ours) == strip_comment.sub("", named)
+    assert '<div class="md-search" data-md-component="search" role="dialog" aria-label="Search">' in (
+        site / "index.html").read_text()
 
 
 def test_status_and_reference_pages_come_from_the_records(site, records):
