@@ -165,6 +165,18 @@ def test_migration_graph_is_drawn_from_django(site):
     assert 'stroke="#c62828"' not in fixed  # no cycle in the committed migrations
 
 
+def test_matrices_have_column_and_row_headers(site):
+    """The status matrix and the reference's tables: `<th scope="col">` and a `<th scope="row">` per row."""
+    status = (site / "status" / "index.html").read_text()
+    assert '<th scope="col">Runbook</th>' in status and '<th scope="col">Outcome</th>' in status
+    assert '<th scope="row"><a href="../how-to/circular-dependency/">circular-dependency</a></th>' in status
+    assert status.count('<th scope="row">') == status.count("<tr>") - status.count("<thead>")
+    reference = (site / "reference" / "commands" / "index.html").read_text()
+    assert '<th scope="col">Command as run</th>' in reference
+    assert reference.count('<th scope="row"><code>') == reference.count("<tr>") - reference.count("<thead>")
+    assert "markdown=" not in status + reference  # md_in_html rendered the cells
+
+
 def test_theme_overrides_change_only_what_they_say(site):
     """overrides/partials/search.html is Material's partial plus the dialog's name, nothing else.
 
