@@ -165,6 +165,19 @@ def test_migration_graph_is_drawn_from_django(site):
     assert 'stroke="#c62828"' not in fixed  # no cycle in the committed migrations
 
 
+def test_migration_graph_has_a_text_alternative(site):
+    """The SVG names itself, and the page lists the graph's dependencies after the picture."""
+    cycle = (site / "assets" / "generated" / "migration-graph-cycle.svg").read_text()
+    assert 'role="img" aria-labelledby="graph-from-scratch-title graph-from-scratch-desc"' in cycle
+    assert re.search(r'<desc id="graph-from-scratch-desc">[^<]*finflo\.0001_initial depends on '
+                     r'accounts\.0001_initial \(dependency, on the cycle\)', cycle)
+    page = (site / "how-to" / "circular-dependency" / "index.html").read_text()
+    for picture in ("migration-graph-cycle.svg", "migration-graph.svg"):
+        assert re.search(r'src="\.\./\.\./assets/generated/%s" /></p><details class="abstract">'
+                         r"<summary>The graph as text</summary><ul><li>transaction: " % re.escape(picture), page)
+    assert "<li>finflo.0001_initial depends on accounts.0001_initial (run_before).</li>" in page
+
+
 def test_matrices_have_column_and_row_headers(site):
     """The status matrix and the reference's tables: `<th scope="col">` and a `<th scope="row">` per row."""
     status = (site / "status" / "index.html").read_text()
