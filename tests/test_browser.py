@@ -1,7 +1,8 @@
-"""The built site in headless Chromium: tabs, search, copy buttons, dark mode, and no network.
+"""The built site in headless Chromium: tabs, search, copy buttons, dark mode, accessibility, no network.
 
 The site is served from 127.0.0.1 by http.server in a thread; every request the browser makes must
 go there (no fonts, CDN scripts or api.github.com). Screenshots go to test-output/screenshots/.
+Accessibility: axe-core (axe-playwright-python) on every page, light and dark.
 """
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import functools
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 try:  # tests/ may or may not be a package
     from .test_site import built_site_in
@@ -37,12 +40,21 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    site = built_site_in(tmp_path_factory.getbasetemp()).site
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+def site(tmp_path_factory) -> Path:
+    return built_site_in(tmp_path_factory.getbasetemp()).site
+
+
+@pytest.fixture(scope="session")
+def server(site, tmp_path_factory):
+    """The site at site_url's path (/validated-runbooks/), where 404.html expects its assets."""
+    path = urlsplit(yaml.safe_load((REPO / "mkdocs.yml").read_text())["site_url"]).path.strip("/")
+    root = tmp_path_factory.mktemp("www")
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).symlink_to(site, target_is_directory=True)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/{path}/"
     httpd.shutdown()
     httpd.server_close()
     thread.join()
@@ -122,3 +134,55 @@ def test_screenshot(page, server, name):
     assert response is not None and response.ok
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# The colour scheme Material picks from the browser's preference (mkdocs.yml's palette media queries).
+SCHEMES = {"light": "default", "dark": "slate"}
+FAILING_IMPACTS = ("serious", "critical")
+
+
+@pytest.mark.parametrize("preference", SCHEMES)
+def test_no_serious_accessibility_violation(page, server, site, preference):
+    """axe-core's rules (WCAG 2.1 A/AA and best practices) on every page of the site, in one scheme."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    urls = _page_urls(site)
+    page.emulate_media(color_scheme=preference)
+    found, counted = [], 0
+    for url in urls:
+        response = page.goto(server + url)
+        assert response is not None and response.ok, url
+        page.wait_for_load_state("networkidle")
+        assert page.locator("body").get_attribute("data-md-color-scheme") == SCHEMES[preference], url
+        violations = axe.run(page).response["violations"]
+        counted += sum(len(v["nodes"]) for v in violations)
+        found += [_describe(url or "/", v, node) for v in violations if v["impact"] in FAILING_IMPACTS
+                  for node in v["nodes"]]
+        if url == PAGES["circular-dependency"]:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"circular-dependency-{preference}.png"), full_page=True)
+    print(f"\naxe-core {axe_version(page)}, {preference}: {len(urls)} pages, {len(found)} serious or critical "
+          f"violations ({counted} elements with a violation of any impact)")
+    assert not found, f"{len(found)} serious or critical accessibility violations ({preference}):\n" + "\n".join(found)
+
+
+def _page_urls(site: Path) -> list[str]:
+    """The address of every HTML page of the built site, relative to its root ("" for the home page)."""
+    urls = []
+    for html_file in sorted(site.rglob("*.html")):
+        relative = html_file.relative_to(site).as_posix()
+        urls.append(relative.removesuffix("index.html"))
+    assert len(urls) > len(PAGES), urls
+    return urls
+
+
+def _describe(url: str, violation: dict, node: dict) -> str:
+    """One violating element: page, rule, impact, target selector, and what axe says is wrong."""
+    target = " ".join(str(t) for t in node["target"])
+    summary = " ".join(node.get("failureSummary", "").split())
+    return f"{url}: {violation['id']} ({violation['impact']}) {target}: {summary}"
+
+
+def axe_version(page) -> str:
+    return page.evaluate("axe.version")

@@ -74,6 +74,7 @@ def _config_for(docs: Path) -> Path:
     config["docs_dir"] = str(docs)
     config["hooks"] = [str(REPO / h) for h in config["hooks"]]
     config["watch"] = [str(REPO / w) for w in config.get("watch", [])]
+    config["theme"]["custom_dir"] = str(REPO / config["theme"]["custom_dir"])
     for plugin in config["plugins"]:
         if isinstance(plugin, dict) and "macros" in plugin:
             plugin["macros"]["module_name"] = str(REPO / plugin["macros"]["module_name"])
@@ -162,6 +163,47 @@ def test_migration_graph_is_drawn_from_django(site):
     assert 'stroke="#c62828"' in cycle  # the cycle is drawn
     assert "finflo.0001_initial depends on accounts.0001_initial (run_before)" in fixed
     assert 'stroke="#c62828"' not in fixed  # no cycle in the committed migrations
+
+
+def test_migration_graph_has_a_text_alternative(site):
+    """The SVG names itself, and the page lists the graph's dependencies after the picture."""
+    cycle = (site / "assets" / "generated" / "migration-graph-cycle.svg").read_text()
+    assert 'role="img" aria-labelledby="graph-from-scratch-title graph-from-scratch-desc"' in cycle
+    assert re.search(r'<desc id="graph-from-scratch-desc">[^<]*finflo\.0001_initial depends on '
+                     r'accounts\.0001_initial \(dependency, on the cycle\)', cycle)
+    page = (site / "how-to" / "circular-dependency" / "index.html").read_text()
+    for picture in ("migration-graph-cycle.svg", "migration-graph.svg"):
+        assert re.search(r'src="\.\./\.\./assets/generated/%s" /></p><details class="abstract">'
+                         r"<summary>The graph as text</summary><ul><li>transaction: " % re.escape(picture), page)
+    assert "<li>finflo.0001_initial depends on accounts.0001_initial (run_before).</li>" in page
+
+
+def test_matrices_have_column_and_row_headers(site):
+    """The status matrix and the reference's tables: `<th scope="col">` and a `<th scope="row">` per row."""
+    status = (site / "status" / "index.html").read_text()
+    assert '<th scope="col">Runbook</th>' in status and '<th scope="col">Outcome</th>' in status
+    assert '<th scope="row"><a href="../how-to/circular-dependency/">circular-dependency</a></th>' in status
+    assert status.count('<th scope="row">') == status.count("<tr>") - status.count("<thead>")
+    reference = (site / "reference" / "commands" / "index.html").read_text()
+    assert '<th scope="col">Command as run</th>' in reference
+    assert reference.count('<th scope="row"><code>') == reference.count("<tr>") - reference.count("<thead>")
+    assert "markdown=" not in status + reference  # md_in_html rendered the cells
+
+
+def test_theme_overrides_change_only_what_they_say(site):
+    """overrides/partials/search.html is Material's partial plus the dialog's name, nothing else.
+
+    After a Material upgrade this fails until the override is made again from the new partial.
+    """
+    import material
+
+    theirs = (Path(material.__file__).parent / "templates" / "partials" / "search.html").read_text()
+    ours = (REPO / "overrides" / "partials" / "search.html").read_text()
+    strip_comment = re.compile(r"\A\{#-.*?-#\}\n", re.S)
+    named = theirs.replace('role="dialog">', 'role="dialog" aria-label="{{ lang.t(\'search\') }}">', 1)
+    assert strip_comment.sub("", ours) == strip_comment.sub("", named)
+    assert '<div class="md-search" data-md-component="search" role="dialog" aria-label="Search">' in (
+        site / "index.html").read_text()
 
 
 def test_status_and_reference_pages_come_from_the_records(site, records):
