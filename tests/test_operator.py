@@ -363,3 +363,33 @@ def test_the_box_commands_run_verbatim_in_the_operators_folder(tmp_path):
             result = subprocess.run(["bash", "-c", line], cwd=op.path, env=env, stdin=subprocess.DEVNULL,
                                     capture_output=True, text=True, timeout=600)
             assert result.returncode == 0, f"$ {line}\n{result.stdout}{result.stderr}"
+
+
+def test_a_failed_run_names_undeclared_changes_and_how_to_put_everything_back(tmp_path):
+    op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    # A colleague already committed a transaction migration 0002: the runbook's makemigrations
+    # writes 0003_…, a file it does not declare, and its expectation (0002_…) fails.
+    (op.path / "transaction/migrations/0002_colleague.py").write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        "    dependencies = [('transaction', '0001_initial')]\n    operations = []\n")
+    op.git("add", "-A")
+    op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "colleague's migration")
+    settings_before = (op.path / "config/settings.py").read_text()
+    result = op.runbook("run", "new-work-model", "--project", str(op.path), "--database-url", op.database_url,
+                        "--backup-dir", str(tmp_path / "backups"), "-q")
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "✗ makemigrations-empty" in out and "output does not match" in out
+    new_file = "transaction/migrations/0003_register_payment_work_model.py"
+    assert f"the run changed project files it does not declare: added {new_file}" in out
+    assert "files changed in the project: added " + new_file + ", changed config/settings.py" in out
+    run_dir = Path(out.strip().splitlines()[-1].removeprefix("audit folder: "))
+    copies = run_dir / "files"
+    assert f"  files:    cp -a {copies}/config/settings.py {op.path}/config/settings.py" in out
+    assert f"  files:    cd {op.path} && rm -- {new_file}" in out
+    assert "  database: nothing was deleted before the failure (no backup was needed yet)" in out
+    for line in out.splitlines():  # the printed commands do put the files back
+        if line.startswith("  files:    "):
+            subprocess.run(["bash", "-c", line.removeprefix("  files:    ")], check=True)
+    assert (op.path / "config/settings.py").read_text() == settings_before
+    assert op.git("status", "--porcelain") == ""

@@ -173,6 +173,7 @@ def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *,
         record.outcome = "failed"
         message = f"the run changed project files it does not declare: {', '.join(stray)}"
         record.error = f"{record.error}; {message}" if record.error else message
+        print(f"✗ {message}", file=out)
     (run_dir / "record.json").write_text(record.to_json())
     (run_dir / "files-changed.txt").write_text(
         "".join(f"{kind} {path}\n" for kind, paths in diff.items() for path in paths))

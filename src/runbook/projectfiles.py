@@ -78,11 +78,15 @@ def undeclared(diff: dict[str, list[str]], patterns: list[str]) -> list[str]:
 
 def restore_commands(project: Path, copies: Path, diff: dict[str, list[str]]) -> list[str]:
     """Shell commands that put the project's files back as they were before the run."""
-    commands = []
-    if diff["changed"] or diff["removed"]:
-        commands.append(f"cp -a {shlex.quote(str(copies))}/. {shlex.quote(str(project))}/")
+    q = shlex.quote
+    back = diff["changed"] + diff["removed"]
+    copied = [p for p in back if (copies / p).is_file()]
+    tracked = [p for p in back if p not in copied]
+    commands = [f"cp -a {q(str(copies / p))} {q(str(project / p))}" for p in copied]
+    if tracked:  # not copied: committed files, which git has
+        commands.append(f"git -C {q(str(project))} restore -- " + " ".join(q(p) for p in tracked))
     if diff["added"]:
-        commands.append(f"cd {shlex.quote(str(project))} && rm -- " + " ".join(shlex.quote(p) for p in diff["added"]))
+        commands.append(f"cd {q(str(project))} && rm -- " + " ".join(q(p) for p in diff["added"]))
     return commands
 
 
