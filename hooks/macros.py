@@ -140,7 +140,7 @@ class _Site:
     def edit(self, slug: str, cell_id: str) -> str:
         path, old, new = self._replace_in_file_args(slug, cell_id)
         if (SAMPLE_PROJECT / path).is_file():
-            text = self._sample_file(path).read_text()
+            text = self._file_before(slug, cell_id, path)
             if text.count(old) != 1:
                 self._fail(f"cell {cell_id!r} of runbook {slug!r} replaces text that occurs "
                            f"{text.count(old)} times in sampleproject/{path} (expected once)")
@@ -366,6 +366,19 @@ class _Site:
         if not file.is_relative_to(SAMPLE_PROJECT) or not file.is_file():
             self._fail(f"no file sampleproject/{path}")
         return file
+
+    def _file_before(self, slug: str, cell_id: str, path: str) -> str:
+        """The sample file as the runbook has left it when ``cell_id`` runs: earlier edits applied."""
+        text = self._sample_file(path).read_text()
+        for cell in self._runbook(slug).cells:
+            if cell.id == cell_id:
+                break
+            if any("git restore" in c and path in c.split() for c in cell.commands):
+                text = self._sample_file(path).read_text()
+            elif cell.source.lstrip().startswith("replace_in_file(") and f'"{path}"' in cell.source:
+                _, earlier_old, earlier_new = self._replace_in_file_args(slug, cell.id)
+                text = text.replace(earlier_old, earlier_new, 1)
+        return text
 
     def _replace_in_file_args(self, slug: str, cell_id: str) -> tuple[str, str, str]:
         cell = self._cell(slug, cell_id)
