@@ -256,7 +256,7 @@ def command_env(database_url: str) -> dict[str, str]:
     """What the runner's kernel gives the commands (runbook.executor._Execution._kernel_env)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", DJANGO_SUPERUSER_PASSWORD="runbook-demo-password",
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1",
                DATABASE_URL=database_url)
     return env
 

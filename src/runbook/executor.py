@@ -310,7 +310,7 @@ class _Execution:
         env = dict(os.environ)
         # Commands find the Python (and Django) that runs the runner, not whatever PATH has first.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", DJANGO_SUPERUSER_PASSWORD="runbook-demo-password")
+        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")  # nothing a reader's shell lacks
         env.pop("DATABASE_URL", None)  # only the runbook's parameter decides the database
         env[processes.ENV] = str(self.tmp / "processes")
         return env

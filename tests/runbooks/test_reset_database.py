@@ -17,3 +17,11 @@ def test_reset_ends_healthy(record_of):
     record = record_of("reset-database")
     assert "finflo seeded rows: OK" in record.cell("verify-finflo").output
     assert "Superuser created successfully." in record.cell("createsuperuser").output
+
+
+def test_the_superuser_can_log_in_and_the_password_trap_is_shown(record_of):
+    record = record_of("reset-database")
+    assert record.cell("superuser-can-log-in").output.endswith("\nadmin can log in: True\n")
+    assert "Superuser created successfully." in record.cell("superuser-without-password").output
+    assert record.cell("superuser-without-password-cannot-log-in").output.endswith(
+        "\nnopass has a usable password: False\n")
