@@ -428,3 +428,17 @@ def test_circular_dependency_fixes_a_project_in_the_broken_state(engine, tmp_pat
         rows = {t: v["rows"] for t, v in op.fingerprint().items()}
         assert rows["accounts_user"] == 0 and rows["transaction_invoice"] == 0  # nothing planted
         assert rows["finflo_signlist"] > 0 and rows["finflo_flowmodel"] > 0  # finflo's 0001 seeded its rows
+
+
+def test_a_throwaway_database_is_for_demo_cells_only(tmp_path):
+    from runbook.errors import BadInput
+    from .notebook_builder import cell, write_runbook
+    import nbformat
+
+    path = write_runbook(tmp_path, "probe", [cell("fix", "!DATABASE_URL={old_database_url} python manage.py migrate")],
+                         extra_parameters='old_database_url = "sqlite:///old.sqlite3"\n')
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["runbook"]["databases"] = ["old"]
+    nbformat.write(nb, path)
+    with pytest.raises(BadInput, match="cell 'fix': only demo cells may use the throwaway database 'old'"):
+        notebooks.load(path)

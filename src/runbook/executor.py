@@ -75,9 +75,16 @@ def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None)
             database.check_reachable()
         else:
             database = stack.enter_context(databases.scratch_database(options.engine, tmp, runbook.slug))
+        extra = {}
+        if options.project is None:  # throwaway databases for demonstrations, on the sample only
+            for name in runbook.extra_databases:
+                folder = tmp / f"db-{name}"
+                folder.mkdir()
+                extra[name] = stack.enter_context(
+                    databases.scratch_database(database.engine, folder, f"{runbook.slug}_{name}"))
         # Commands a dead or interrupted kernel leaves running (own sessions) are killed, before the database is dropped.
         stack.callback(processes.kill_recorded, tmp / "processes")
-        record = _Execution(runbook, options, project, database, tmp, progress).run()
+        record = _Execution(runbook, options, project, database, tmp, progress, extra).run()
         try:
             stack.close()  # drop the scratch database and remove the folder now, to report a failure
         except databases.DropFailed as exc:  # the server went away and stayed away
@@ -111,7 +118,7 @@ def _commit_all(project: Path) -> None:
 
 
 class _Execution:
-    def __init__(self, runbook, options, project, database, tmp, progress):
+    def __init__(self, runbook, options, project, database, tmp, progress, extra=None):
         self.runbook = runbook
         self.options = options
         self.project = project
@@ -126,7 +133,11 @@ class _Execution:
             sysconfig.get_paths()["purelib"]: "<site-packages>", sys.prefix: "<venv>",
         }
         self.operator = options.project is not None
-        self.values = {**runbook.defaults, "project_dir": str(project), "database_url": database.url, **options.parameters}
+        self.extra_urls = {f"{name}_database_url": db.url for name, db in (extra or {}).items()}
+        for name, db in (extra or {}).items():
+            self.replacements[db.name] = f"<{name}-database>"
+        self.values = {**runbook.defaults, "project_dir": str(project), "database_url": database.url,
+                       **self.extra_urls, **options.parameters}
         self.guard = None
         if self.operator and guards.is_destructive(runbook):
             self.guard = guards.BackupBeforeDestruction(
@@ -275,7 +286,8 @@ class _Execution:
 
     def _notebook(self):
         nb = nbformat.read(self.runbook.path, as_version=4)
-        values = {"project_dir": str(self.project), "database_url": self.database.url, **self.options.parameters}
+        values = {"project_dir": str(self.project), "database_url": self.database.url, **self.extra_urls,
+                  **self.options.parameters}
         values = {k: v for k, v in values.items() if k in self.runbook.defaults or k in guards.INJECTED}
         source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
         injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})

@@ -19,7 +19,9 @@ named by its standard nbformat ``id``; its ``runbook`` metadata may declare:
 - ``needs``: ``["clean-tree"]``: the cell runs only when the project had no uncommitted changes.
 Tags follow papermill and nbclient: ``parameters``, ``raises-exception``.
 
-Notebook metadata ``runbook`` may declare ``needs`` (the preconditions of the procedure: ``apps``,
+Notebook metadata ``runbook`` may declare ``databases`` (names of extra throwaway databases for
+demonstrations: for ``["old"]`` validation creates one more scratch database and sets the parameter
+``old_database_url``; only ``demo`` cells may use it), ``needs`` (the preconditions of the procedure: ``apps``,
 ``models``, ``settings``, ``commands``) and ``parameters`` (``{"name": {"help": ..., "required":
 true}}``: what an operator sets with ``-p``; a required one has no usable default outside the
 sample). Commands name parameters as ``{name}``, which IPython expands.
@@ -126,6 +128,7 @@ class Runbook:
     cells: list[Cell] = field(repr=False)
     needs: dict[str, list[str]] = field(default_factory=dict)
     parameter_help: dict[str, dict] = field(default_factory=dict)
+    extra_databases: list[str] = field(default_factory=list)
 
     @cached_property
     def cells_by_id(self) -> dict[str, Cell]:
@@ -189,12 +192,13 @@ def load(path: Path) -> Runbook:
             _check_metadata(path, node)
             cells.append(Cell.from_node(i, node))
     _check_cells(path, cells)
-    _check_runbook_metadata(path, meta)
+    _check_runbook_metadata(path, meta, cells)
     return Runbook(
         slug=path.stem, path=path, title=meta["title"],
         destructive=bool(meta.get("destructive", False)), cells=cells,
         needs={k: list(v) for k, v in meta.get("needs", {}).items()},
         parameter_help=dict(meta.get("parameters", {})),
+        extra_databases=list(meta.get("databases", [])),
     )
 
 
@@ -245,7 +249,16 @@ def _check_metadata(path: Path, node) -> None:
         raise BadInput(f"{where}: runbook.needs takes {', '.join(CELL_NEEDS)}, got {needs!r}")
 
 
-def _check_runbook_metadata(path: Path, meta: dict) -> None:
+def _check_runbook_metadata(path: Path, meta: dict, cells: list[Cell]) -> None:
+    extra = meta.get("databases", [])
+    if not isinstance(extra, list) or not all(isinstance(n, str) and n.isidentifier() for n in extra):
+        raise BadInput(f"runbook {path.name}: 'databases' is a list of names, got {extra!r}")
+    for name in extra:
+        users = [c.id for c in cells if f"{{{name}_database_url}}" in c.source and not c.is_parameters]
+        wrong = [c for c in users if next(x for x in cells if x.id == c).role != "demo"]
+        if wrong:
+            raise BadInput(f"runbook {path.name}, cell {wrong[0]!r}: only demo cells may use the throwaway "
+                           f"database {name!r}; it does not exist against an operator's project")
     needs = meta.get("needs", {})
     if not isinstance(needs, dict) or set(needs) - set(RUNBOOK_NEEDS) or not all(
             isinstance(v, list) and all(isinstance(x, str) for x in v) for v in needs.values()):

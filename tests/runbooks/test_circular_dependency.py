@@ -43,3 +43,15 @@ def test_the_guides_workaround_leaves_accounts_and_transaction_in_a_cycle(record
     last = cell.output.strip().splitlines()[-1]
     assert last.startswith("django.db.migrations.exceptions.CircularDependencyError: ")
     assert set(last.split(": ", 1)[1].split(", ")) == {"accounts.0001_initial", "transaction.0001_initial"}
+
+
+def test_a_database_that_applied_the_old_migrations_is_brought_in_line(record_of):
+    record = record_of("circular-dependency")
+    assert "Applying accounts.0002_links_to_finflo_and_transaction... OK" in record.cell("old-database").output
+    failed = record.cell("old-database-migrate-fails")
+    assert failed.outcome == "expected-failure" and failed.exit == 1
+    assert "Applying accounts.0002_initial..." in failed.output
+    compared = record.cell("old-database-compare").output
+    assert compared.endswith("accounts_parties.base_currency_id exists: True\naccounts_userprocessauth exists: True\n")
+    assert "Applying accounts.0003_links_to_finflo... FAKED" in record.cell("old-database-fake").output
+    assert record.cell("old-database-check").outcome == "passed"
