@@ -1,6 +1,6 @@
 """IPython extension for runbooks: ``%load_ext runbook.shell``.
 
-IPython's ``!cmd`` ignores a failing command. Once loaded, ``!cmd`` runs the command with bash in
+IPython's ``!cmd`` ignores a failing command. Once loaded, ``!cmd`` fills in ``{parameter}``, runs the command with bash in
 the current folder, streams its output (stderr merged, as in a terminal), gives it no standard
 input (an interactive prompt fails instead of hanging) and raises ``CommandFailed`` on a non-zero
 exit. Interrupting the cell (a timeout) kills the command's whole process group.
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from . import processes
+from .notebooks import fill
 
 
 class CommandFailed(Exception):
@@ -25,7 +26,10 @@ class CommandFailed(Exception):
 
 def load_ipython_extension(ipython) -> None:
     def system(cmd: str) -> None:
-        command = ipython.var_expand(cmd, depth=1)
+        # `{name}` is the runbook's parameter, filled in exactly as pages and plans show it;
+        # `$NAME` and `$(...)` are left to bash (IPython's own expansion would take `$` too).
+        command = fill(cmd, {k: v for k, v in ipython.user_ns.items()
+                             if isinstance(v, (str, int)) and not k.startswith("_")})
         code = run_command(command)
         ipython.user_ns["_exit_code"] = code
         if code != 0:
