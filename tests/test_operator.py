@@ -29,7 +29,7 @@ import pytest
 
 from runbook import databases, notebooks
 from runbook.executor import RunOptions, copy_sample_project
-from runbook.operator_mode import operator_commands, run_on_project
+from runbook.operator_mode import _MIGRATES, operator_commands, run_on_project
 from runbook.projectfiles import snapshot
 
 from .conftest import REPO
@@ -237,7 +237,7 @@ def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
         if cell.destructive:
             assert f"{cell.id}  [procedure; DELETES DATA" in result.stdout
     assert result.stdout.rstrip().endswith("All preconditions hold.")
-    if any("migrate" in c for s in runbook.operator_cells for c in s.commands):
+    if any(_MIGRATES.search(c) for s in runbook.operator_cells for c in s.commands_with(runbook.defaults)):
         assert "Django's plan, on the database as it is now" in result.stdout
     assert snapshot(op.path) == files and op.fingerprint() == db
 

@@ -84,7 +84,7 @@ def _operator_run(project, tmp_path, cells, *extra: str):
     write_runbook(tmp_path / "runbooks", "wipe", cells, destructive=True)
     return subprocess.run(
         [sys.executable, "-m", "runbook.cli", "run", "wipe", "--project", str(project.path), "--database-url",
-         project.database_url, "--allow-destructive", "--backup-dir", str(tmp_path / "backups"), "-q",
+         project.database_url, "--allow-destructive", "--yes", "--backup-dir", str(tmp_path / "backups"), "-q",
          "--output", str(tmp_path / "wipe.ipynb"), *extra],
         cwd=REPO, capture_output=True, text=True, timeout=600, env={**os.environ, "RUNBOOK_DIR": str(tmp_path / "runbooks")},
     )
@@ -102,7 +102,7 @@ def test_the_runner_backs_up_and_verifies_before_the_first_destructive_cell(proj
     ])
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    backups = list((tmp_path / "backups").glob(f"{project.path.name}-*.json"))
+    backups = list((tmp_path / "backups").glob(f"*/{project.path.name}-*.json"))  # in the run's audit folder
     assert len(backups) == 1
     # The backup is verified and announced before the destructive cell runs, with its restore command.
     announced = next(i for i, ln in enumerate(lines) if ln.strip() == f"● backup: {backups[0]}")
@@ -134,4 +134,4 @@ def test_a_backup_that_does_not_restore_stops_the_run_before_anything_is_destroy
     assert "table legacy_notes: 1 rows in the database, no table after the restore" in result.stdout
     assert "Dropped" not in result.stdout
     assert _fingerprint(project)["legacy_notes"]["rows"] == 1  # nothing destroyed
-    assert len(list((tmp_path / "backups").glob("*.json"))) == 1  # the backup is kept, never deleted
+    assert len(list((tmp_path / "backups").glob(f"*/{project.path.name}-*.json"))) == 1  # kept, never deleted

@@ -84,6 +84,8 @@ def test_canaries_reach_no_record_notebook_or_page(tmp_path):
         settings = own / "config" / "settings.py"
         settings.write_text(settings.read_text().replace(
             'os.environ.get("DJANGO_SECRET_KEY", "sample-project-insecure-key")', repr(CANARIES["settings"])))
+        subprocess.run(["git", "-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qam", "own key"],
+                       cwd=own, check=True)
         operator_nb = tmp_path / "operator.ipynb"
         operated = subprocess.run(
             [sys.executable, "-m", "runbook.cli", "run", "canary", "--project", str(own), "--database-url",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def cmd_run(args) -> int:
         ask = _ask if sys.stdin.isatty() else None
         record, run_dir = operator_mode.run_on_project(runbook, options, progress, allow_dirty=args.allow_dirty,
                                                        yes=args.yes, ask=ask)
+        if args.output:  # besides the one in the audit folder
+            shutil.copy(run_dir / f"{runbook.slug}.ipynb", args.output)
         return 0 if record.passed else 1
     record = run(runbook, options, progress)
     print(f"executed notebook: {options.save_notebook}")
@@ -213,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
                         "(the files the runbook may change are copied first)")
     p.add_argument("--yes", action="store_true",
                    help="with --project, answer yes to the confirmation before a step that deletes data")
-    p.add_argument("--output", metavar="PATH", help="where to save the executed notebook (sample runs)")
+    p.add_argument("--output", metavar="PATH", help="where to save the executed notebook (with --project: a copy of the audit folder's)")
     p.add_argument("-q", "--quiet", action="store_true", help="one line per cell, no command output")
     p.set_defaults(command=cmd_run)
 
