@@ -146,7 +146,7 @@ def test_code_cell_source_change_reruns_only_that_runbook(ws):
 
 
 def test_cell_metadata_change_reruns_only_that_runbook(ws):
-    ws.edit_notebook("beta", lambda nb: code_cell(nb, "hello").metadata.update(runbook={"timeout": 60}))
+    ws.edit_notebook("beta", lambda nb: code_cell(nb, "hello").metadata["runbook"].update(timeout=60))
     again = ws.validate()
     assert (again.ran, again.cached) == ({"beta/sqlite"}, {"alpha/sqlite"}), again.output
 
@@ -214,7 +214,7 @@ def test_another_engine_runs_and_leaves_the_first_engines_records_alone(ws):
     assert both.returncode == 0, both.output
     assert both.ran == {"alpha/postgresql", "beta/postgresql"}
     assert both.cached == {"alpha/sqlite", "beta/sqlite"}
-    ws.edit_notebook("alpha", lambda nb: code_cell(nb, "hello").metadata.update(runbook={"engines": ["sqlite"]}))
+    ws.edit_notebook("alpha", lambda nb: code_cell(nb, "hello").metadata["runbook"].update(engines=["sqlite"]))
     again = ws.validate("--engine", "sqlite", "--engine", "postgresql")
     assert again.ran == {"alpha/sqlite", "alpha/postgresql"}, again.output
     assert again.cached == {"beta/sqlite", "beta/postgresql"}
