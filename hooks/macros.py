@@ -16,7 +16,11 @@ sample project (sampleproject/) and the records of the last `runbook validate`
     {{ benchmark_results() }}             the last benchmarks/run.py results (a note if there are none)
 
 A macro naming an unknown runbook, cell, file or excerpt stops the build with a message naming
-the page. A missing, stale or failed record is a visible warning on the page, except with
+the page. Before the macros render, each page's source is checked (src/runbook/pagecheck.py, from
+on_pre_page_macros, so the check runs wherever this module runs, Zensical included): every demo
+and procedure cell of its runbook shown in runbook order, no typed shell.
+
+A missing, stale or failed record is a visible warning on the page, except with
 RUNBOOK_REQUIRE_RECORDS=1 (CI), where it stops the build too.
 """
 from __future__ import annotations
@@ -33,7 +37,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from runbook import cache, notebooks, operator_mode, records
+from runbook import cache, notebooks, operator_mode, pagecheck, records
 from runbook.databases import ENGINES
 from runbook.errors import BadInput
 from runbook.paths import RECORDS, REPO, RUNBOOKS, SAMPLE_PROJECT
@@ -61,17 +65,30 @@ class MacroError(Exception):
 
 def define_env(env) -> None:
     site = _Site(env)
+    env.runbook_site = site
     for name in MACROS:
         env.macro(getattr(site, name), name)
 
 
 def on_pre_page_macros(env) -> None:
-    """Indent every line a macro produces as deep as the macro stands (in a list item, a tab)."""
+    """Check the page's own source (src/runbook/pagecheck.py), then indent every line a macro
+    produces as deep as the macro stands (in a list item, a tab)."""
+    env.runbook_site.check_source(env.markdown)
+
     def indented(match: re.Match) -> str:
         width = len(match["indent"].expandtabs(4))
         return f"{match['indent']}{{{{ ({match['call'].strip()}) | indent({width}) }}}}"
 
     env.markdown = _MACRO_LINE.sub(indented, env.markdown)
+
+
+def on_post_build(env) -> None:
+    """Every page went through the source check; none escaped it (say, by not rendering macros)."""
+    docs = Path(env.conf["docs_dir"])
+    unchecked = sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*.md"))
+    unchecked = [uri for uri in unchecked if uri not in env.runbook_site.checked]
+    if unchecked:
+        raise MacroError(f"pages the macros module never saw, so unchecked: {', '.join(unchecked)}")
 
 
 class _Site:
@@ -83,6 +100,7 @@ class _Site:
         self._runbooks: dict[str, notebooks.Runbook] = {}
         self._records: dict[tuple[str, str], tuple[records.RunRecord | None, str | None]] = {}
         self._cache_inputs = cache.Inputs()  # sample project, lock, runner: hashed once per build
+        self.checked: set[str] = set()  # pages whose source passed pagecheck
 
     # -- macros --------------------------------------------------------------------------------
 
@@ -306,6 +324,22 @@ class _Site:
                     link = f"[{runbook.title}]({self._link(f'how-to/{runbook.slug}.md')})"
                     rows[message] = [_code_cell(_table_text(message)), link]
         return _table(["You see", "Go to"], list(rows.values()))
+
+    # -- the page's source ----------------------------------------------------------------------
+
+    def check_source(self, markdown: str) -> None:
+        """The page shows its runbook's cells in order and no typed shell (src/runbook/pagecheck.py)."""
+        uri = self._page_uri()
+        if self.env.page.meta.get("render_macros") is False:
+            self._fail("render_macros: false would show its macros' sources instead of what they prove")
+        runbook = None
+        if uri.startswith("how-to/") and uri.count("/") == 1:
+            runbook = self._runbook(posixpath.splitext(posixpath.basename(uri))[0])
+        try:
+            pagecheck.check_page(uri, markdown, runbook, MACROS)
+        except pagecheck.PageError as exc:
+            raise MacroError(str(exc)) from None
+        self.checked.add(uri)
 
     # -- sources -------------------------------------------------------------------------------
 
