@@ -119,7 +119,8 @@ def cell_problems(calls: list[MacroCall], runbook: Runbook) -> list[str]:
     cells = [c for c in runbook.cells if not c.is_parameters]
     shown = _shown_cells(calls, runbook)
     rank = _ranks(cells)
-    problems = []
+    problems = [f"line {call.line}: runbook {runbook.slug!r} has no cell {name!r}"
+                for call, name in _named_cells(calls, runbook.slug) if name not in runbook.cells_by_id]
     for cell in cells:
         if cell.hidden and cell.id in shown:
             problems.append(f"shows cell {cell.id!r} (line {shown[cell.id]}), which runbook "
@@ -156,15 +157,22 @@ def _fence_info(info: str) -> tuple[str, set[str]]:
     return (words[0].lower() if words else ""), set(re.findall(r"\.([\w-]+)", info[len(words[0]):] if words else ""))
 
 
+def _named_cells(calls: list[MacroCall], slug: str) -> list[tuple[MacroCall, str]]:
+    """The cell macros naming a cell of runbook ``slug``, with the cell's id, in page order."""
+    named = []
+    for call in calls:
+        values = dict(zip(("slug", "cell_id"), call.args)) | call.kwargs
+        if call.name in CELL_MACROS and values.get("slug") == slug:
+            named.append((call, values.get("cell_id")))
+    return named
+
+
 def _shown_cells(calls: list[MacroCall], runbook: Runbook) -> dict[str, int]:
     """The runbook's cells the page names, each with the line of its first mention, in page order."""
     shown: dict[str, int] = {}
-    for call in calls:
-        if call.name not in CELL_MACROS:
-            continue
-        values = dict(zip(("slug", "cell_id"), call.args)) | call.kwargs
-        if values.get("slug") == runbook.slug and values.get("cell_id") in runbook.cells_by_id:
-            shown.setdefault(values["cell_id"], call.line)
+    for call, name in _named_cells(calls, runbook.slug):
+        if name in runbook.cells_by_id:
+            shown.setdefault(name, call.line)
     return shown
 
 
