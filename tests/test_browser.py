@@ -127,6 +127,18 @@ def test_dark_mode_toggle(page, server):
     page.screenshot(path=str(SCREENSHOTS / "home-dark.png"), full_page=True)
 
 
+def test_home_page_from_sqlite_records_alone_is_complete(page, server):
+    """The session's site has SQLite records only, as after the README's `bash scripts/serve`."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server)
+    index = page.locator("table").filter(has_text="You see")
+    assert index.locator("tbody tr").count() >= 10
+    assert index.locator("tbody tr").filter(has_text="CircularDependencyError").count() == 2  # two cycles
+    assert page.get_by_text("No current output").count() == 0
+    assert page.get_by_text("validated in CI, not on this machine").count() == 1
+    page.screenshot(path=str(SCREENSHOTS / "home-sqlite-only.png"), full_page=True)
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_screenshot(page, server, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

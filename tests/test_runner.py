@@ -77,7 +77,7 @@ def test_expected_failure_that_does_not_happen_fails_the_run(tmp_path):
 
 
 def test_expected_failure_with_another_exit_code_fails_the_run(tmp_path):
-    record = run_cells(tmp_path, [cell("exit2", "!exit 2", exit=1)])
+    record = run_cells(tmp_path, [cell("exit2", "!exit 2", exit=1, output=r"(?s).*")])
     assert record.outcome == "failed"
     assert "expected exit status 1, got CommandFailed: exit status 2" in record.error
 

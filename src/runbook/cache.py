@@ -9,7 +9,8 @@ its runbook on its engine. The key covers, and only covers:
   ``db.sqlite3``, ``finflo.log`` and ``__pycache__``;
 - the locked dependencies: ``constraints.txt`` and the installed versions of ``DEPENDENCIES``;
 - the engine and its server's version;
-- the runner's own source (``src/runbook/*.py``), since it shapes the records.
+- the runner's own source (``src/runbook/*.py``), since it shapes the records; not the modules
+  only the site build reads (``SITE_ONLY``).
 
 The records folder is the cache: a passed record whose key matches *is* the cached result. The
 site asks :func:`is_fresh` whether a record still describes the runbook it shows.
@@ -34,6 +35,8 @@ DEPENDENCIES = ("django", "finflo", "nbclient", "ipykernel")
 _PROJECT_IGNORED_NAMES = {"db.sqlite3", "finflo.log"}
 _PROJECT_IGNORED_DIRS = {"__pycache__"}
 _RUNNER = Path(__file__).resolve().parent
+# Read by the site build, never by a run: changing them leaves every record valid.
+SITE_ONLY = {"pagecheck.py"}
 
 
 def installed_versions() -> dict[str, str]:
@@ -65,7 +68,7 @@ class Inputs:
 
     @cached_property
     def runner(self) -> str:
-        return _digest_files(_RUNNER, sorted(_RUNNER.glob("*.py")))
+        return _digest_files(_RUNNER, sorted(p for p in _RUNNER.glob("*.py") if p.name not in SITE_ONLY))
 
     def key(self, runbook: Runbook, engine: str, server_version: str) -> str:
         return _digest_json({

@@ -17,6 +17,8 @@ named by its standard nbformat ``id``; its ``runbook`` metadata may declare:
 - ``writes``: the project files (paths or globs, relative to the project) the cell may create or
   change. Against ``--project`` the runner copies them first and allows no other change.
 - ``needs``: ``["clean-tree"]``: the cell runs only when the project had no uncommitted changes.
+- ``hidden``: why the runbook's page does not show this cell (a non-empty sentence). Every other
+  ``demo`` and ``procedure`` cell appears on the page, in runbook order (src/runbook/pagecheck.py).
 Tags follow papermill and nbclient: ``parameters``, ``raises-exception``.
 
 Notebook metadata ``runbook`` may declare ``databases`` (names of extra throwaway databases for
@@ -66,6 +68,7 @@ class Cell:
     role: str = "procedure"
     writes: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    hidden: str | None = None
 
     @classmethod
     def from_node(cls, index: int, node) -> "Cell":
@@ -83,6 +86,7 @@ class Cell:
             role=meta.get("role", "procedure"),
             writes=tuple(meta.get("writes", ())),
             needs=tuple(meta.get("needs", ())),
+            hidden=meta.get("hidden"),
         )
 
     @property
@@ -215,7 +219,7 @@ def _check_raw_ids(path: Path) -> None:
 
 
 _KNOWN = {"expect": {"exit", "output"},
-          "runbook": {"expect", "engines", "timeout", "destructive", "role", "writes", "needs"}}
+          "runbook": {"expect", "engines", "timeout", "destructive", "role", "writes", "needs", "hidden"}}
 
 
 def _check_metadata(path: Path, node) -> None:
@@ -235,6 +239,8 @@ def _check_metadata(path: Path, node) -> None:
         raise BadInput(f"{where}: unknown engine in runbook.engines {unknown or meta['engines']!r} (known: {', '.join(ENGINES)})")
     if "timeout" in meta and not (isinstance(meta["timeout"], (int, float)) and meta["timeout"] > 0):
         raise BadInput(f"{where}: runbook.timeout must be a positive number of seconds, got {meta['timeout']!r}")
+    if "hidden" in meta and not (isinstance(meta["hidden"], str) and meta["hidden"].strip()):
+        raise BadInput(f"{where}: runbook.hidden says why the page leaves the cell out, got {meta['hidden']!r}")
     if "parameters" in node.metadata.get("tags", ()):
         return
     if meta.get("role") not in ROLES:
@@ -280,6 +286,10 @@ def _check_cells(path: Path, cells: list[Cell]) -> None:
                 f"runbook {path.name}, cell {cell.id!r}: an expected failure needs both the "
                 "'raises-exception' tag and runbook.expect.exit, never one alone"
             )
+        if cell.expect.exit != 0 and not cell.expect.output:
+            # Without a message pattern any failure, of any cause, would pass as the expected one.
+            raise BadInput(f"runbook {path.name}, cell {cell.id!r}: an expected failure needs "
+                           "runbook.expect.output, the pattern of the message it must print")
 
 
 def find(slug: str, folder: Path = RUNBOOKS) -> Runbook:
