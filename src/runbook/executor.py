@@ -192,7 +192,7 @@ class _Execution:
                 client.execute_cell(node, nb_index)
                 continue
             cell = next(cells)
-            commands = cell.commands_with(self.values)
+            commands = self._commands(cell)
             skip, reason = self._skip(cell)
             if skip:
                 record.cells.append(CellRecord(cell.id, commands, "skipped", error=reason))
@@ -241,7 +241,7 @@ class _Execution:
         output = self._clean("".join(o.get("text", "") for o in node.outputs if o.output_type == "stream"))
         match = _EXIT_STATUS.search(evalue) if status == "error" else None
         exit_code = 0 if status == "ok" else (int(match.group(1)) if match else None)
-        rec = CellRecord(cell.id, cell.commands_with(self.values), "passed", duration, exit_code, output)
+        rec = CellRecord(cell.id, self._commands(cell), "passed", duration, exit_code, output)
         failure = None
         if ename == "CellTimeoutError":
             rec.outcome, rec.error = "timeout", f"timed out: {evalue}"
@@ -262,23 +262,27 @@ class _Execution:
             rec.outcome, rec.error = "failed", failure
         return rec
 
+    def _commands(self, cell: Cell) -> list[str]:
+        """The cell's commands as they run, scrubbed like its output (a throwaway database's path, secrets)."""
+        return [self._clean(c) for c in cell.commands_with(self.values)]
+
     def _where(self, cell: Cell | None, message: str) -> str:
         place = f"runbook {self.runbook.slug!r}"
         if cell is not None:
             place += f", cell {cell.id!r}"
             if cell.commands:
-                place += f" ({cell.commands_with(self.values)[0]})"
+                place += f" ({self._commands(cell)[0]})"
         return f"{place} on {self.engine}: {message}"
 
     def _close_current(self, record: RunRecord, outcome: str, error: str) -> None:
         if self._current is not None and not record.cell(self._current.id):
-            record.cells.append(CellRecord(self._current.id, self._current.commands_with(self.values), outcome, error=error))
+            record.cells.append(CellRecord(self._current.id, self._commands(self._current), outcome, error=error))
 
     def _mark_not_run(self, record: RunRecord) -> None:
         done = {c.id for c in record.cells}
         for cell in self.runbook.cells:
             if cell.id not in done:
-                record.cells.append(CellRecord(cell.id, cell.commands_with(self.values), "not-run"))
+                record.cells.append(CellRecord(cell.id, self._commands(cell), "not-run"))
         order = {c.id: i for i, c in enumerate(self.runbook.cells)}
         record.cells.sort(key=lambda c: order[c.id])
 
