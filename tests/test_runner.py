@@ -244,9 +244,21 @@ def cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.Com
 
 def test_list_names_runbooks_pages_and_destructive_ones():
     result = cli("list")
-    assert result.returncode == 0
-    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("circular-dependency "))
-    assert "how-to/circular-dependency.md" in line and "destructive" in line
+    assert result.returncode == 0, result.stderr
+    # What each notebook itself declares, read without the runner.
+    declared = {}
+    for path in sorted((REPO / "runbooks").glob("*.ipynb")):
+        meta = json.loads(path.read_text())["metadata"]["runbook"]
+        declared[path.stem] = (meta["title"], bool(meta.get("destructive", False)))
+    assert {d for _, d in declared.values()} == {True, False}, "the runbooks should include both kinds"
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(declared), result.stdout
+    for line, (slug, (title, destructive)) in zip(lines, declared.items()):
+        fields = line.split(maxsplit=2)
+        assert fields[:2] == [slug, f"how-to/{slug}.md"], line
+        listed = fields[2].startswith("destructive ")
+        assert listed == destructive, f"{slug} is listed as {'destructive' if listed else 'not destructive'}: {line!r}"
+        assert fields[2].removeprefix("destructive").strip() == title, line
 
 
 def test_every_command_has_help():
