@@ -227,12 +227,22 @@ def test_expected_failure_shows_its_last_line_in_the_title(site):
 
 # -- pages the build must refuse -----------------------------------------------------------------
 
-def test_a_command_no_runbook_runs_fails_the_build(docs_copy, records, tmp_path):
+@pytest.mark.parametrize("typed", [
+    "python manage.py reset_db --noinput",  # a subcommand no runbook runs
+    "python manage.py migrate finflo zero",  # runbooks run `python manage.py migrate`, never with these arguments
+])
+def test_a_command_no_runbook_runs_fails_the_build(docs_copy, records, tmp_path, typed):
+    from runbook import notebooks
+
+    executed = {c.strip() for rb in notebooks.all_runbooks() for cell in rb.cells for c in cell.commands}
+    assert typed not in executed
+    if "migrate" in typed:
+        assert any(c.split()[:3] == typed.split()[:3] for c in executed), "no runbook runs this subcommand any more"
     page = docs_copy / "how-to" / "circular-dependency.md"
-    page.write_text(page.read_text() + "\n```console\n$ python manage.py reset_db --noinput\n```\n")
+    page.write_text(page.read_text() + f"\n```console\n$ {typed}\n```\n")
     result = build(tmp_path / "site", records, docs_copy)
-    assert result.returncode != 0
-    assert "docs/how-to/circular-dependency.md shows `$ python manage.py reset_db --noinput`, which no runbook cell executes" in result.log
+    assert result.returncode != 0, f"the build accepted the hand-typed `$ {typed}`"
+    assert f"docs/how-to/circular-dependency.md shows `$ {typed}`, which no runbook cell executes" in result.log, result.log
     assert re.search(r"nearest: runbook '[\w-]+', cell '[\w-]+'", result.log), result.log
 
 
