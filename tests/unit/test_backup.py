@@ -172,12 +172,11 @@ def own(tmp_path):
     project = copy_sample_project(tmp_path / "own")
     url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
     backup.manage(project, url, "migrate", "--noinput", "-v", "0")
-    backup.manage(project, url, "shell", "-c", "from transaction.models import Invoice; "
-                  "print([f.name for f in Invoice._meta.fields])")
     return project, Database(url)
 
 
-def test_a_verified_backup_restores_every_row(own, tmp_path):
+def test_a_verified_backup_restores_every_row_and_a_lost_row_is_caught(own, tmp_path):
+    # One test, so that the project is migrated once: this is the slowest unit test.
     project, database = own
     taken = backup.take_verified(project, database, tmp_path / "backups" / "new", tmp_path / "work", "probe")
     assert taken.path.parent == tmp_path / "backups" / "new" and taken.path.name.startswith("own-")
@@ -192,15 +191,12 @@ def test_a_verified_backup_restores_every_row(own, tmp_path):
     assert "django_migrations" in taken.rows and "django_migrations" not in data_tables
     assert (tmp_path / "work" / f"verify-{taken.path.stem}" / "redump.json").is_file()  # in the run's work folder
 
-
-def test_a_backup_that_does_not_restore_every_row_is_not_verified(own, tmp_path):
-    project, database = own
     with sqlite3.connect("/" + database.name.lstrip("/")) as conn:  # a table no migration makes
         conn.execute("CREATE TABLE stray (id INTEGER PRIMARY KEY)")
         conn.execute("INSERT INTO stray VALUES (1)")
     with pytest.raises(backup.BackupNotVerified) as raised:
         backup.take_verified(project, database, tmp_path / "backups", tmp_path / "work", "probe")
-    assert re.fullmatch(r"restoring the backup \S+/own-\d{8}T\d{6}Z\.json does not give back the same data: "
+    assert re.fullmatch(r"restoring the backup \S+/own-\d{8}T\d{6}Z(-2)?\.json does not give back the same data: "
                         r"table stray: 1 rows in the database, no table after the restore", str(raised.value)), str(raised.value)
 
 
