@@ -205,3 +205,32 @@ def test_a_backup_folder_that_cannot_be_made_is_not_verified(tmp_path):
     with pytest.raises(backup.BackupNotVerified) as raised:
         backup.take_verified(tmp_path, Database("sqlite:////nowhere/x"), tmp_path / "file" / "b", tmp_path, "probe")
     assert str(raised.value) == f"cannot make the backup folder {tmp_path / 'file' / 'b'}: Not a directory"
+
+
+def test_a_server_backup_is_verified_on_the_operators_own_server(tmp_path, monkeypatch):
+    """On PostgreSQL or MariaDB the scratch copy is made on the operator's server, through its
+    maintenance database, never on the runner's default server. (The commands and the server
+    stand in here; tests/test_roundtrip.py runs the real thing on every engine.)"""
+    import contextlib
+
+    from runbook import databases
+
+    asked = []
+    monkeypatch.setattr(backup, "fingerprint", lambda project, url: {"t": {"rows": 1, "sha256": ""}})
+    monkeypatch.setattr(backup, "manage", lambda project, url, *args: Path(args[-1]).write_text("[]"))
+
+    @contextlib.contextmanager
+    def refusing(engine, folder, label, server=None):
+        asked.append((engine, folder, label, server))
+        raise BadInput("permission denied to create database")
+        yield
+
+    monkeypatch.setattr(databases, "scratch_database", refusing)
+    for url, maintenance in [("postgres://me@db.internal:5433/prod", "postgres://me@db.internal:5433/postgres"),
+                             ("mysql://me@db.internal/prod", "mysql://me@db.internal/")]:
+        with pytest.raises(backup.BackupNotVerified) as raised:
+            backup.take_verified(tmp_path / "own", Database(url), tmp_path / "backups", tmp_path / "work", "probe")
+        assert str(raised.value) == "no scratch database to verify the backup in: permission denied to create database"
+        engine, folder, label, server = asked.pop()
+        assert (engine, label, server) == (Database(url).engine, "probe_backup", Database(maintenance))
+        assert folder.parent == tmp_path / "work" and folder.name.startswith("verify-own-") and folder.is_dir()

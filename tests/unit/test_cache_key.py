@@ -159,3 +159,57 @@ def test_a_record_without_a_key_is_never_fresh(world):
     assert cache.is_fresh(record, world.runbook, cache.Inputs(world.project, world.constraints)) is False
     record = record_for(world, "")
     assert cache.is_fresh(record, world.runbook, cache.Inputs(world.project, world.constraints)) is False
+
+
+# -- the key's exact composition: a change to it makes every record stale, so it is pinned here, and
+#    changing it means changing KEY_FORMAT too.
+
+def sha256_of_json(value) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def test_the_runbook_digest_is_of_code_cells_and_runbook_metadata(tmp_path):
+    nb = nbformat.v4.new_notebook(metadata={"runbook": {"title": "Ünïcode", "destructive": True}})
+    code = nbformat.v4.new_code_cell("!echo é", metadata={"runbook": {"timeout": 5}})
+    code.id = "first"
+    nb.cells = [nbformat.v4.new_markdown_cell("prose"), code]
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(nb, path)
+    assert cache.runbook_digest(path) == sha256_of_json({
+        "runbook": {"title": "Ünïcode", "destructive": True},
+        "cells": [{"id": "first", "source": "!echo é", "metadata": {"runbook": {"timeout": 5}}}],
+    })
+
+
+def test_the_key_is_the_digest_of_its_parts(world):
+    inputs = cache.Inputs(world.project, world.constraints)
+    assert cache.KEY_FORMAT == "1"
+    assert world.key("postgresql", "15.1") == sha256_of_json({
+        "format": "1", "runbook": cache.runbook_digest(world.runbook.path), "project": inputs.project,
+        "dependencies": inputs.dependencies, "runner": inputs.runner, "engine": "postgresql", "server": "15.1",
+    })
+    assert inputs.dependencies == sha256_of_json({"constraints": "django==5.2.19\n",
+                                                   "installed": {"django": "5.2.19", "finflo": "2.0.44"}})
+
+
+def test_files_are_digested_with_their_names_and_lengths(tmp_path):
+    import hashlib
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.py").write_bytes(b"print(1)\n")
+    (tmp_path / "b").write_bytes(b"")
+    expected = hashlib.sha256(b"8:sub/a.py9:print(1)\n" + b"1:b0:").hexdigest()
+    assert cache._digest_files(tmp_path, [tmp_path / "sub" / "a.py", tmp_path / "b"]) == expected
+
+
+def test_values_that_are_not_json_are_digested_as_text():
+    assert cache._digest_json({"path": Path("/x"), "é": 1}) == sha256_of_json({"path": "/x", "é": 1})
+
+
+def test_a_record_without_its_engines_version_is_keyed_on_an_empty_version(world):
+    record = record_for(world, world.key(server=""))
+    record.versions = {}
+    assert cache.is_fresh(record, world.runbook, cache.Inputs(world.project, world.constraints))

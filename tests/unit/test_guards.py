@@ -36,6 +36,10 @@ def test_a_harmless_runbook_has_no_destructive_cell(make_runbook):
     assert guards.first_destructive_cell(make_runbook([cell("a", "!true")])) is None
 
 
+def test_a_destructive_runbook_without_commands_has_no_cell_to_back_up_before(make_runbook):
+    assert guards.first_destructive_cell(make_runbook([cell("python", "x = 1")], destructive=True)) is None
+
+
 def check(rb, **overrides):
     args = dict(project=None, database_url=None, allow_destructive=False, allow_remote=False, backup_dir=None)
     args.update(overrides)
@@ -101,7 +105,7 @@ def test_malformed_database_urls(url, message):
 
 
 @pytest.mark.parametrize("url", ["sqlite:////tmp/db.sqlite3", "sqlite:///relative.sqlite3", "postgres://me@localhost:5432/db",
-                                 "mysql://root@127.0.0.1/db"])
+                                 "mysql://root@127.0.0.1/db", "postgres://me@localhost/XX", "postgres://me@localhost/X/"])
 def test_well_formed_database_urls(url):
     guards.check_database_url(url)
 
@@ -112,6 +116,7 @@ def test_well_formed_database_urls(url):
     ("postgres:///db?host=/var/run/postgresql", True), ("mysql://root@127.0.0.2/db", True),
     ("mysql://root@localhost.localdomain/db", True), ("mysql://root@ip6-localhost/db", True),
     ("postgres:///db?host=localhost", True), ("sqlite:////srv/db.sqlite3", True),
+    ("sqlite://somehost/db.sqlite3", True),  # SQLite is a file on this machine, whatever the URL says
     ("postgres://me@db.example.com/db", False), ("mysql://root@10.1.2.3/db", False),
     ("postgres:///db?host=db.internal", False), ("postgres://me@notlocalhost/db", False),
     ("postgres://me@db.example.com/db?host=/var/run/postgresql", False),

@@ -48,3 +48,8 @@ def test_records_are_saved_per_runbook_and_engine_and_loaded(tmp_path):
     assert records.load("probe", "sqlite", tmp_path) is None
     records.save(a_record(outcome="passed"), tmp_path)  # replaced
     assert records.load("probe", "postgresql", tmp_path).passed
+
+
+def test_the_records_folder_is_made_with_its_parents(tmp_path):
+    path = records.save(a_record(), tmp_path / "not" / "yet")
+    assert path == tmp_path / "not" / "yet" / "probe" / "postgresql.json" and path.is_file()
