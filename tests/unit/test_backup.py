@@ -77,7 +77,7 @@ def test_backup_files_are_named_after_the_project_and_never_overwritten(tmp_path
     assert not first.exists()  # named, not made
 
 
-def test_two_backups_in_one_second(tmp_path, monkeypatch):
+def frozen_clock(monkeypatch) -> None:
     import datetime as real
 
     class Frozen(real.datetime):
@@ -86,6 +86,10 @@ def test_two_backups_in_one_second(tmp_path, monkeypatch):
             return real.datetime(2026, 1, 2, 3, 4, 5, tzinfo=tz)
 
     monkeypatch.setattr(backup, "datetime", Frozen)
+
+
+def test_two_backups_in_one_second(tmp_path, monkeypatch):
+    frozen_clock(monkeypatch)
     names = []
     for _ in range(3):
         path = backup.backup_file(tmp_path, Path("/x/own"))
@@ -226,6 +230,8 @@ def test_a_server_backup_is_verified_on_the_operators_own_server(tmp_path, monke
         yield
 
     monkeypatch.setattr(databases, "scratch_database", refusing)
+    frozen_clock(monkeypatch)
+    (tmp_path / "work" / "verify-own-20260102T030405Z").mkdir(parents=True)  # left by an earlier run: reused
     for url, maintenance in [("postgres://me@db.internal:5433/prod", "postgres://me@db.internal:5433/postgres"),
                              ("mysql://me@db.internal/prod", "mysql://me@db.internal/")]:
         with pytest.raises(backup.BackupNotVerified) as raised:
