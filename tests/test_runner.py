@@ -13,7 +13,7 @@ import pytest
 
 from runbook import databases, notebooks
 from runbook.errors import BadInput
-from runbook.executor import Progress, RunOptions, run
+from runbook.executor import RunOptions, run
 from runbook.records import RunRecord
 
 from .conftest import REPO

@@ -5,13 +5,11 @@ takes at most a few seconds. ``scripts/mutation`` runs these against mutmut's mu
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from runbook import notebooks
 
-from ..notebook_builder import cell, write_runbook
+from ..notebook_builder import write_runbook
 
 
 @pytest.fixture
@@ -28,5 +26,3 @@ def make_runbook(tmp_path):
 
     return make
 
-
-__all__ = ["cell", "make_runbook", "Path"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from runbook import backup, guards
+from runbook.databases import Database, DropFailed
 from runbook.errors import BadInput, RunbookFailed
 
 from ..notebook_builder import cell
@@ -188,8 +189,6 @@ class Taken:
 
 
 def guard_for(rb, notes, tmp_path):
-    from runbook.databases import Database
-
     return guards.BackupBeforeDestruction(rb, "sqlite", tmp_path / "own", Database("sqlite:////tmp/own.sqlite3"),
                                           tmp_path / "backups", tmp_path / "work", notes.append, lambda s: s.upper())
 
@@ -225,7 +224,7 @@ def test_a_guard_for_a_harmless_runbook_takes_no_backup(make_runbook, tmp_path, 
     assert taken.calls == []
 
 
-@pytest.mark.parametrize("error", [backup.BackupNotVerified("rows differ"), __import__("runbook.databases").databases.DropFailed("rows differ")])
+@pytest.mark.parametrize("error", [backup.BackupNotVerified("rows differ"), DropFailed("rows differ")])
 def test_a_backup_that_fails_stops_the_run_before_the_cell(make_runbook, tmp_path, monkeypatch, error):
     monkeypatch.setattr(backup, "take_verified", Taken(error))
     rb = make_runbook([cell("drop", "!true", destructive=True)])

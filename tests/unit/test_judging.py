@@ -2,7 +2,6 @@
 the execute reply and the outputs are what nbclient would hand over."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell, new_output
