@@ -1,6 +1,7 @@
 """runbook.backup: where backups go, how they are compared, and a real verified backup on SQLite."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -88,6 +89,23 @@ def frozen_clock(monkeypatch) -> None:
     monkeypatch.setattr(backup, "datetime", Frozen)
 
 
+def test_backup_names_are_in_utc_whatever_the_machines_zone(tmp_path, monkeypatch):
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: never the same hour as UTC
+    time.tzset()
+    try:
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        stamp = backup.backup_file(tmp_path, Path("/x/own")).stem.removeprefix("own-")
+        after = datetime.now(timezone.utc)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    taken = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    assert before <= taken <= after + timedelta(seconds=1), stamp
+
+
 def test_two_backups_in_one_second(tmp_path, monkeypatch):
     frozen_clock(monkeypatch)
     names = []
@@ -116,10 +134,10 @@ def write_json(path: Path, data) -> Path:
 
 
 def test_the_canonical_hash_ignores_key_order_and_the_spelling_of_whole_milliseconds(tmp_path):
-    one = write_json(tmp_path / "1.json", [{"model": "m", "fields": {"at": "2026-01-02T03:04:05.000Z", "n": 1}}])
-    two = write_json(tmp_path / "2.json", [{"fields": {"n": 1, "at": "2026-01-02T03:04:05Z"}, "model": "m"}])
+    one = write_json(tmp_path / "1.json", [{"model": "m", "fields": {"at": "2026-01-02T03:04:05.000Z", "n": "é"}}])
+    two = write_json(tmp_path / "2.json", [{"fields": {"n": "é", "at": "2026-01-02T03:04:05Z"}, "model": "m"}])
     assert backup.canonical_sha256(one) == backup.canonical_sha256(two)
-    expected = json.dumps([{"fields": {"at": "2026-01-02T03:04:05Z", "n": 1}, "model": "m"}], sort_keys=True,
+    expected = json.dumps([{"fields": {"at": "2026-01-02T03:04:05Z", "n": "é"}, "model": "m"}], sort_keys=True,
                           ensure_ascii=False, separators=(",", ":"))
     assert backup.canonical_sha256(two) == hashlib.sha256(expected.encode()).hexdigest()
 
@@ -157,9 +175,27 @@ def test_a_failing_command_is_named_with_its_last_line(tmp_path):
     assert str(raised.value).endswith("failed (exit 2): ")
 
 
-def test_commands_get_the_database_and_no_input(tmp_path):
-    script = "import os, sys; print(os.environ['DATABASE_URL'], os.environ['PYTHONDONTWRITEBYTECODE'], sys.stdin.read() == '', os.getcwd())"
-    assert backup._run(tmp_path, "sqlite:///given", [sys.executable, "-c", script]) == f"sqlite:///given 1 True {tmp_path}\n"
+@contextlib.contextmanager
+def stdin_is_a_pipe():
+    """Standard input of this process is a pipe, so that a child that inherits it does not get /dev/null."""
+    read, write = os.pipe()
+    saved = os.dup(0)
+    os.dup2(read, 0)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 0)
+        for fd in (saved, read, write):
+            os.close(fd)
+
+
+def test_commands_get_the_database_and_no_input(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    script = ("import os; print(os.environ['DATABASE_URL'], os.environ.get('PYTHONDONTWRITEBYTECODE'), "
+              "os.path.samestat(os.fstat(0), os.stat(os.devnull)), os.getcwd())")
+    with stdin_is_a_pipe():
+        out = backup._run(tmp_path, "sqlite:///given", [sys.executable, "-c", script])
+    assert out == f"sqlite:///given 1 True {tmp_path}\n"
 
 
 def test_a_command_that_hangs_is_stopped(tmp_path, monkeypatch):
@@ -240,3 +276,36 @@ def test_a_server_backup_is_verified_on_the_operators_own_server(tmp_path, monke
         engine, folder, label, server = asked.pop()
         assert (engine, label, server) == (Database(url).engine, "probe_backup", Database(maintenance))
         assert folder.parent == tmp_path / "work" and folder.name.startswith("verify-own-") and folder.is_dir()
+
+
+def test_a_restore_that_dumps_differently_is_not_verified(tmp_path, monkeypatch):
+    """The comparison itself (the commands and the scratch database stand in): a restored copy whose
+    dump differs, and one whose rows differ too, are named with every problem."""
+    import contextlib as cl
+
+    from runbook import databases
+
+    scratch = Database(f"sqlite:///{tmp_path}/scratch.sqlite3")
+    rows = {"operator": {"t": {"rows": 2}}, "scratch": {"t": {"rows": 2}}}
+
+    def fake_manage(project, url, *args):
+        if args[0] == "dumpdata":
+            Path(args[-1]).write_text('[{"v": 1}]' if url != scratch.url else '[{"v": 2}]')
+
+    @cl.contextmanager
+    def fake_scratch(engine, folder, label, server=None):
+        yield scratch
+
+    monkeypatch.setattr(backup, "manage", fake_manage)
+    monkeypatch.setattr(backup, "fingerprint", lambda project, url: rows["scratch" if url == scratch.url else "operator"])
+    monkeypatch.setattr(databases, "scratch_database", fake_scratch)
+    with pytest.raises(backup.BackupNotVerified) as raised:
+        backup.take_verified(tmp_path / "own", Database("sqlite:////own.sqlite3"), tmp_path / "b", tmp_path / "w", "probe")
+    path = next((tmp_path / "b").iterdir())
+    assert str(raised.value) == (f"restoring the backup {path} does not give back the same data: "
+                                 "a dump of the restored copy differs from the backup")
+    rows["scratch"] = {"t": {"rows": 3}}
+    with pytest.raises(backup.BackupNotVerified) as raised:
+        backup.take_verified(tmp_path / "own", Database("sqlite:////own.sqlite3"), tmp_path / "b2", tmp_path / "w", "probe")
+    assert str(raised.value).endswith(": table t: 2 rows in the database, 3 after the restore; "
+                                      "a dump of the restored copy differs from the backup")

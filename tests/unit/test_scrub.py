@@ -73,7 +73,10 @@ def test_a_broken_project_has_no_secret_key(tmp_path):
     assert scrub.settings_secret_key(tmp_path, {}) == ""
 
 
-def test_the_settings_are_read_with_the_runs_database_and_no_input(tmp_path):
+def test_the_settings_are_read_with_the_runs_database_and_no_input(tmp_path, monkeypatch):
+    from .test_backup import stdin_is_a_pipe
+
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     # A project whose "SECRET_KEY" is what its manage.py was given: the run's DATABASE_URL, no
     # bytecode, and /dev/null as standard input (a prompt fails instead of waiting).
     (tmp_path / "manage.py").write_text(
@@ -82,9 +85,11 @@ def test_the_settings_are_read_with_the_runs_database_and_no_input(tmp_path):
         "print('ignored line')\n"
         "print(os.environ.get('DATABASE_URL'), os.environ.get('PYTHONDONTWRITEBYTECODE'), os.environ.get('FROM_ENV'), null)\n")
     env = {"FROM_ENV": "passed-along"}
-    assert scrub.settings_secret_key(tmp_path, {**env, "DATABASE_URL": "sqlite:///given"}) == \
-        "sqlite:///given 1 passed-along True"
-    assert scrub.secrets_of(env, "sqlite:////the/runs.sqlite3", tmp_path) == ("sqlite:////the/runs.sqlite3 1 passed-along True",)
+    with stdin_is_a_pipe():
+        assert scrub.settings_secret_key(tmp_path, {**env, "DATABASE_URL": "sqlite:///given"}) == \
+            "sqlite:///given 1 passed-along True"
+        assert scrub.secrets_of(env, "sqlite:////the/runs.sqlite3", tmp_path) == (
+            "sqlite:////the/runs.sqlite3 1 passed-along True",)
 
 
 def test_a_project_folder_that_is_gone_has_no_secret_key(tmp_path):
