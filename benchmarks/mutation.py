@@ -11,7 +11,8 @@ small machine. Results stay in mutants/ between runs: a second run only checks m
 function changed (delete mutants/ to start over).
 
 A surviving mutant is either killed by a test or listed in tests/unit/EQUIVALENT_MUTANTS.md with
-the reason its behaviour cannot differ; listed ones count neither as killed nor as survived.
+the reason its behaviour cannot differ (equivalent) or cannot be shown by a fast test (accepted,
+shown in a column of its own); listed ones count neither as killed nor as survived.
 The report goes to test-output/mutation.md; the run fails (exit 1) below the targets: at least
 90 % killed in each safety module (guards, backup, cache key, judging) and 80 % overall.
 """
@@ -85,12 +86,14 @@ def collect() -> dict[str, dict[str, int | None]]:
 
 
 def equivalent_mutants() -> dict[str, str]:
-    """Mutant name -> why it cannot behave differently, from tests/unit/EQUIVALENT_MUTANTS.md."""
-    found = {}
+    """Mutant name -> "equivalent" or "accepted" (its section in tests/unit/EQUIVALENT_MUTANTS.md)."""
+    found, kind = {}, "equivalent"
     for line in EQUIVALENT.read_text().splitlines() if EQUIVALENT.is_file() else []:
+        if line.startswith("## "):
+            kind = "accepted" if "accepted" in line.lower() else "equivalent"
         match = re.match(r"^- `(runbook\.[^`]+)`: (.+)$", line)
         if match:
-            found[match.group(1)] = match.group(2)
+            found[match.group(1)] = kind
     return found
 
 
@@ -99,19 +102,21 @@ def report(results: dict, equivalent: dict[str, str], seconds: float | None) -> 
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     duration = f"in {seconds / 60:.1f} min " if seconds is not None else ""
     lines = [f"mutmut 3, one worker, niced, {duration}on {os.cpu_count()} cores (load average at the end: {load:.1f}), {when}.",
-             "Tests: tests/unit/. Equivalent mutants (tests/unit/EQUIVALENT_MUTANTS.md) count neither way.",
+             "Tests: tests/unit/. Mutants listed in tests/unit/EQUIVALENT_MUTANTS.md (equivalent, or accepted with a "
+             "reason) count neither way.",
              "",
-             "| Module | What it decides | Mutants | Killed | Survived | Equivalent | Not checked | Score | Target | Met |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| Module | What it decides | Mutants | Killed | Survived | Equivalent | Accepted | Not checked | Score | Target | Met |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     met = True
     all_killed = all_counted = 0
     survivors = []
     for module, (_, what, target) in MODULES.items():
         codes = results[module]
         killed = sum(1 for c in codes.values() if c in KILLED or c in TIMEOUT)
-        equiv = sum(1 for n, c in codes.items() if n in equivalent and c not in KILLED and c not in TIMEOUT)
+        listed = [equivalent[n] for n, c in codes.items() if n in equivalent and c not in KILLED and c not in TIMEOUT]
+        equiv, accepted = listed.count("equivalent"), listed.count("accepted")
         unchecked = sum(1 for n, c in codes.items() if c is None and n not in equivalent)
-        survived = len(codes) - killed - equiv - unchecked
+        survived = len(codes) - killed - equiv - accepted - unchecked
         survivors += sorted(n for n, c in codes.items() if c not in KILLED and c not in TIMEOUT and c is not None
                             and n not in equivalent)
         counted = killed + survived + unchecked  # a mutant not checked is not killed
@@ -120,11 +125,11 @@ def report(results: dict, equivalent: dict[str, str], seconds: float | None) -> 
         met = met and ok and unchecked == 0
         all_killed += killed
         all_counted += counted
-        lines.append(f"| {module}.py | {what} | {len(codes)} | {killed} | {survived} | {equiv} | {unchecked} | "
+        lines.append(f"| {module}.py | {what} | {len(codes)} | {killed} | {survived} | {equiv} | {accepted} | {unchecked} | "
                      f"{score:.1%} | {f'{target:.0%}' if target else ''} | {'✅' if ok else '❌'} |")
     overall = all_killed / all_counted if all_counted else 1.0
     met = met and overall >= OVERALL_TARGET
-    lines.append(f"| **all** | | | {all_killed} | | | | **{overall:.1%}** | {OVERALL_TARGET:.0%} | "
+    lines.append(f"| **all** | | | {all_killed} | | | | | **{overall:.1%}** | {OVERALL_TARGET:.0%} | "
                  f"{'✅' if overall >= OVERALL_TARGET else '❌'} |")
     if survivors:
         lines += ["", f"Survivors ({len(survivors)}; `.venv/bin/mutmut show NAME` shows one):", ""]
