@@ -21,6 +21,7 @@ import nbformat
 import pytest
 
 from runbook import databases
+from runbook.errors import BadInput
 
 from .conftest import IN_CI, REPO, group_gone
 from .notebook_builder import cell, write_runbook
@@ -43,8 +44,8 @@ def leftovers(slug: str, servers: list[databases.Database] | None = None) -> lis
             server = databases.Database(databases.SERVER_URLS[engine])
             try:
                 server.check_reachable()
-            except Exception:
-                continue
+            except BadInput as exc:  # seeing nothing there is no proof that nothing was left
+                pytest.fail(f"cannot check {engine} for leftover scratch databases of {slug!r}: {exc}")
             servers.append(server)
     for server in servers:
         with databases._connect(server) as conn, conn.cursor() as cur:
@@ -215,10 +216,16 @@ def test_the_database_server_stopping_mid_run_fails_it_cleanly(tmp_path, own_pos
     assert result.returncode == 1, result.stdout + result.stderr
     assert (tmp_path / "records" / "fault-server" / "postgresql.json").is_file(), result.stdout + result.stderr
     record = json.loads((tmp_path / "records" / "fault-server" / "postgresql.json").read_text())
-    assert record["error"].startswith("runbook 'fault-server', cell 'query' (python manage.py showmigrations finflo) "
-                                      "on postgresql: CommandFailed: exit status 1")
-    assert "Connection refused" in record["cells"][4]["output"] or "connection" in record["cells"][4]["output"].lower()
-    assert record["cells"][5]["outcome"] == "not-run"
+    assert record["error"] == ("runbook 'fault-server', cell 'query' (python manage.py showmigrations finflo) "
+                               "on postgresql: CommandFailed: exit status 1: python manage.py showmigrations finflo")
+    cells = {c["id"]: c for c in record["cells"]}
+    assert cells["query"]["outcome"] == "failed" and cells["query"]["exit"] == 1, cells["query"]
+    refused = f'connection to server at "127.0.0.1", port {own_postgres.port} failed: Connection refused'
+    assert cells["query"]["output"].strip().splitlines()[-2:] == [
+        f"django.db.utils.OperationalError: connection failed: {refused}",
+        "\tIs the server running on that host and accepting TCP/IP connections?",
+    ], cells["query"]["output"]
+    assert cells["after"]["outcome"] == "not-run"
     # The runner waited for the server to come back and dropped its scratch database there.
     assert leftovers("fault-server", [databases.Database(own_postgres.url)]) == []
 

@@ -13,7 +13,7 @@ import pytest
 
 from runbook import databases, notebooks
 from runbook.errors import BadInput
-from runbook.executor import Progress, RunOptions, run
+from runbook.executor import RunOptions, run
 from runbook.records import RunRecord
 
 from .conftest import REPO
@@ -118,36 +118,71 @@ def test_hung_command_is_killed_at_the_cell_timeout(tmp_path):
 
 
 def test_run_timeout_stops_the_runbook(tmp_path):
-    record = run_cells(tmp_path, [cell(f"nap-{i}", "!sleep 1") for i in range(5)], run_timeout=2.5)
+    # The run's clock starts before the kernel does, and a kernel takes longer than 0.2 s to start:
+    # the deadline has passed before the first cell, so only the run-timeout check can stop it (no
+    # cell starts, so no cell can time out).
+    record = run_cells(tmp_path, [cell("nap", "!sleep 5")], run_timeout=0.2)
+    assert record.error == "runbook 'probe', cell 'parameters' on sqlite: run timeout of 0.2s reached", (
+        f"the run was not stopped by its run timeout before the first cell: {record.error}")
     assert record.outcome == "failed"
-    assert "not-run" in outcomes(record).values()
-    assert "timed out" in record.error or "run timeout of 2.5s reached" in record.error
+    assert outcomes(record) == {"parameters": "not-run", "setup": "not-run", "nap": "not-run"}
+
+
+def test_a_cell_still_running_at_the_run_timeout_is_killed_then(tmp_path):
+    # The cell's own timeout (300 s) is cut to what is left of the run: the cell times out, as a cell.
+    start = time.monotonic()
+    record = run_cells(tmp_path, [cell("nap", "!sleep 600"), cell("after", "!echo never")], run_timeout=20)
+    assert time.monotonic() - start < 60, "the cell was not killed at the run's deadline"
+    assert record.cell("nap").outcome == "timeout", record.error
+    assert record.error.startswith("runbook 'probe', cell 'nap' (sleep 600) on sqlite: timed out: no result after "), record.error
+    assert outcomes(record)["after"] == "not-run"
 
 
 # -- isolation --------------------------------------------------------------------------------
 
+IDENTITY = """import json, os
+from urllib.parse import urlsplit
+with open(identity_file, "w") as f:
+    json.dump({"project": os.path.realpath(project_dir), "cwd": os.getcwd(), "database_url": database_url}, f)"""
+
+
 def test_each_run_gets_a_fresh_project_and_database_that_are_removed_after(tmp_path, engine):
-    seen = []
-
-    class Spy(Progress):
-        def cell_output(self, text):
-            seen.append(text)
-
+    """Two runs of one runbook: each names (in a file of the test's) the project folder and database
+    it got; they differ, each database starts empty, and neither is left after its run."""
     path = write_runbook(tmp_path / "runbooks", "probe", [
-        cell("where", '!pwd && echo "$DATABASE_URL"'),
+        cell("identity", IDENTITY),
+        # A database another run has migrated would show [X] here.
+        cell("fresh", "!python manage.py showmigrations accounts"),
         cell("migrate", "!python manage.py migrate -v0"),
         cell("fail", "!false"),
-    ])
+    ], extra_parameters='identity_file = ""\n')
     rb = notebooks.load(path)
-    records = [run(rb, RunOptions(engine=engine), Spy()) for _ in range(2)]
-    assert [r.outcome for r in records] == ["failed", "failed"]
-    assert all(r.cell("migrate").outcome == "passed" for r in records)
-    # The raw output (before scrubbing) names the project copy and database of each run.
-    projects = [line for line in "".join(seen).splitlines() if line.startswith("<project>") or line.startswith("/")]
-    assert projects
-    if engine != "sqlite":
-        server = databases.Database(databases.SERVER_URLS[engine])
-        assert not [name for name in _server_databases(server) if name.startswith("rb_probe_")]
+    server = databases.Database(databases.SERVER_URLS[engine]) if engine != "sqlite" else None
+    runs = []
+    for i in range(2):
+        identity_file = tmp_path / f"identity-{i}.json"
+        record = run(rb, RunOptions(engine=engine, parameters={"identity_file": str(identity_file)}))
+        assert record.outcome == "failed" and record.cell("fail").outcome == "failed", record.error
+        assert record.cell("migrate").outcome == "passed", record.error
+        assert record.cell("fresh").output.strip() == "accounts\n [ ] 0001_initial\n [ ] 0002_links_to_finflo_and_transaction", (
+            f"run {i} did not start on an empty database: {record.cell('fresh').output!r}")
+        seen = json.loads(identity_file.read_text())
+        assert seen["cwd"] == seen["project"], seen
+        runs.append(seen)
+        database = databases.Database(seen["database_url"])
+        assert database.engine == engine
+        # Removed once the run is over, the failed run too.
+        assert not Path(seen["project"]).exists(), f"run {i} left its project copy {seen['project']}"
+        if engine == "sqlite":
+            file = Path("/" + database.name.lstrip("/"))  # sqlite:////abs/path names //abs/path
+            assert not file.exists(), f"run {i} left its SQLite file {file}"
+            assert file.parent == Path(seen["project"]).parent, f"run {i}'s SQLite file {file} is not in its own run folder"
+        else:
+            assert database.name.startswith("rb_probe_"), database.name
+            assert database.name not in _server_databases(server), f"run {i} left its database {database.name}"
+    assert runs[0]["project"] != runs[1]["project"], f"both runs used the project folder {runs[0]['project']}"
+    assert runs[0]["database_url"] != runs[1]["database_url"], f"both runs used the database {runs[0]['database_url']}"
+    assert Path(runs[0]["project"]).resolve() != (REPO / "sampleproject").resolve()
 
 
 def _server_databases(server) -> list[str]:
@@ -209,9 +244,21 @@ def cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.Com
 
 def test_list_names_runbooks_pages_and_destructive_ones():
     result = cli("list")
-    assert result.returncode == 0
-    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("circular-dependency "))
-    assert "how-to/circular-dependency.md" in line and "destructive" in line
+    assert result.returncode == 0, result.stderr
+    # What each notebook itself declares, read without the runner.
+    declared = {}
+    for path in sorted((REPO / "runbooks").glob("*.ipynb")):
+        meta = json.loads(path.read_text())["metadata"]["runbook"]
+        declared[path.stem] = (meta["title"], bool(meta.get("destructive", False)))
+    assert {d for _, d in declared.values()} == {True, False}, "the runbooks should include both kinds"
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(declared), result.stdout
+    for line, (slug, (title, destructive)) in zip(lines, declared.items()):
+        fields = line.split(maxsplit=2)
+        assert fields[:2] == [slug, f"how-to/{slug}.md"], line
+        listed = fields[2].startswith("destructive ")
+        assert listed == destructive, f"{slug} is listed as {'destructive' if listed else 'not destructive'}: {line!r}"
+        assert fields[2].removeprefix("destructive").strip() == title, line
 
 
 def test_every_command_has_help():

@@ -206,9 +206,55 @@ def test_theme_overrides_change_only_what_they_say(site):
         site / "index.html").read_text()
 
 
-def test_status_and_reference_pages_come_from_the_records(site, records):
-    status = (site / "status" / "index.html").read_text()
-    assert "circular-dependency" in status and "✅ passed" in status
+def status_rows(page_html: str) -> dict[tuple[str, str], list[str]]:
+    """The status table as {(runbook, engine): [outcome, cells, duration, run on, versions]}."""
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page_html, re.S):
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        if cells:
+            rows[cells[0], cells[1]] = cells[2:]
+    return rows
+
+
+def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
+    """Each engine's row of the status table comes from that engine's record: give PostgreSQL and
+    MariaDB records of their own (one passed, one failed) and each row must show its own."""
+    from runbook import cache, notebooks, records as records_module
+
+    slug = "new-work-model"
+    mine = tmp_path / "records"
+    shutil.copytree(records, mine)
+    sqlite = records_module.load(slug, "sqlite", mine)
+    assert sqlite is not None, f"no SQLite record of {slug}"
+    runbook = notebooks.find(slug)
+    postgresql = records_module.RunRecord.from_json(sqlite.to_json())
+    postgresql.engine, postgresql.duration, postgresql.started = "postgresql", 321.5, "2026-01-02T03:04:05+00:00"
+    postgresql.versions = {"django": "5.2.99", "finflo": "2.0.99", "postgresql": "PostgreSQL 15.99 (a test's record)"}
+    postgresql.cache_key = cache.cache_key(runbook, "postgresql", postgresql.versions["postgresql"])
+    records_module.save(postgresql, mine)
+    mariadb = records_module.RunRecord.from_json(sqlite.to_json())
+    mariadb.engine, mariadb.outcome, mariadb.error = "mariadb", "failed", "MariaDB's own record failed"
+    mariadb.versions = {"django": "5.2.98", "finflo": "2.0.98", "mariadb": "10.11.98-MariaDB"}
+    records_module.save(mariadb, mine)
+
+    built = build(tmp_path / "site", mine)
+    assert built.returncode == 0, built.log
+    rows = status_rows((built.site / "status" / "index.html").read_text())
+    expected_sqlite = "✅ passed" if sqlite.passed else f"❌ failed: {sqlite.error}"
+    assert rows[slug, "SQLite"][0] == expected_sqlite, rows[slug, "SQLite"]
+    assert rows[slug, "SQLite"][2] == f"{sqlite.duration:.1f} s"
+    assert rows[slug, "PostgreSQL"] == [
+        "✅ passed", rows[slug, "PostgreSQL"][1], "321.5 s", "2026-01-02T03:04:05+00:00",
+        "django 5.2.99, finflo 2.0.99, postgresql PostgreSQL 15.99 (a test's record)",
+    ], f"the PostgreSQL row does not show the PostgreSQL record: {rows[slug, 'PostgreSQL']}"
+    assert rows[slug, "MariaDB"][0] == "❌ failed: MariaDB's own record failed", (
+        f"the MariaDB row does not show the MariaDB record: {rows[slug, 'MariaDB']}")
+    assert rows[slug, "MariaDB"][4] == "django 5.2.98, finflo 2.0.98, mariadb 10.11.98-MariaDB"
+    assert rows["circular-dependency", "PostgreSQL"][0] == "⚠️ no record", rows["circular-dependency", "PostgreSQL"]
+    assert len(rows) == 3 * len(list(RUNBOOKS.glob("*.ipynb")))
+
+
+def test_reference_page_comes_from_django(site):
     reference = (site / "reference" / "commands" / "index.html").read_text()
     assert "manage.py migrate" in reference
     assert "Creates tables for apps without migrations." in reference  # Django's help for --run-syncdb
@@ -223,11 +269,21 @@ def test_expected_failure_shows_its_last_line_in_the_title(site):
 
 # -- pages the build must refuse -----------------------------------------------------------------
 
-def test_a_command_no_runbook_runs_fails_the_build(docs_copy, records, tmp_path):
+@pytest.mark.parametrize("typed", [
+    "python manage.py reset_db --noinput",  # a subcommand no runbook runs
+    "python manage.py migrate finflo zero",  # runbooks run `python manage.py migrate`, never with these arguments
+])
+def test_a_command_no_runbook_runs_fails_the_build(docs_copy, records, tmp_path, typed):
+    from runbook import notebooks
+
+    executed = {c.strip() for rb in notebooks.all_runbooks() for cell in rb.cells for c in cell.commands}
+    assert typed not in executed
+    if "migrate" in typed:
+        assert any(c.split()[:3] == typed.split()[:3] for c in executed), "no runbook runs this subcommand any more"
     page = docs_copy / "how-to" / "circular-dependency.md"
-    page.write_text(page.read_text() + "\n```console\n$ python manage.py reset_db --noinput\n```\n")
+    page.write_text(page.read_text() + f"\n```console\n$ {typed}\n```\n")
     result = build(tmp_path / "site", records, docs_copy)
-    assert result.returncode != 0
+    assert result.returncode != 0, f"the build accepted the hand-typed `$ {typed}`"
     # Refused in the page's source (src/runbook/pagecheck.py), before hooks/provenance.py sees the HTML.
     assert "docs/how-to/circular-dependency.md:\n  line " in result.log
     assert "a typed ```console block" in result.log

@@ -44,3 +44,18 @@ def record_of(request, records_dir):
         return record
 
     return get
+
+
+def failed_as_expected(cell, exit: int = 1) -> list[str]:
+    """The output lines of a cell that must fail, after checking that it did, with exit code ``exit``."""
+    assert cell is not None, "no such cell in the record"
+    assert (cell.outcome, cell.exit) == ("expected-failure", exit), (
+        f"cell {cell.id!r} should fail as expected with exit {exit}: it is {cell.outcome!r}, exit {cell.exit}")
+    return cell.output.strip().splitlines()
+
+
+def succeeded(cell) -> list[str]:
+    """The output lines of a cell that must succeed, after checking that it did."""
+    assert cell is not None, "no such cell in the record"
+    assert (cell.outcome, cell.exit) == ("passed", 0), f"cell {cell.id!r} should pass: it is {cell.outcome!r}, exit {cell.exit}"
+    return cell.output.strip().splitlines()

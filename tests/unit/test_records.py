@@ -1,0 +1,55 @@
+"""runbook.records: the typed record, as JSON on disk."""
+from __future__ import annotations
+
+import json
+
+from runbook import records
+from runbook.records import CellRecord, RunRecord
+
+
+def a_record(**changes) -> RunRecord:
+    record = RunRecord(
+        runbook="probe", engine="postgresql", outcome="failed", started="2026-01-02T03:04:05+00:00", duration=1.5,
+        versions={"django": "5.2", "postgresql": "PostgreSQL 15"}, error="it broke: ✗", cache_key="abc",
+        cells=[CellRecord("a", ["true"], "passed", 0.5, 0, "out ✓"), CellRecord("b", [], "failed", error="boom")],
+    )
+    for key, value in changes.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_a_record_says_what_made_it_and_round_trips():
+    record = a_record()
+    text = record.to_json()
+    data = json.loads(text)
+    assert data["generated_by"] == "runbook validate"
+    assert list(data)[0] == "generated_by"
+    assert "it broke: ✗" in text and "\n  \"runbook\": \"probe\"" in text  # readable: indented, not escaped
+    assert RunRecord.from_json(text) == record
+
+
+def test_an_older_record_without_generated_by_or_cells_loads():
+    data = json.loads(a_record().to_json())
+    del data["generated_by"], data["cells"]
+    assert RunRecord.from_json(json.dumps(data)) == a_record(cells=[])
+
+
+def test_passed_and_cell_lookup():
+    assert not a_record().passed and a_record(outcome="passed").passed
+    assert a_record().cell("b").error == "boom"
+    assert a_record().cell("missing") is None
+
+
+def test_records_are_saved_per_runbook_and_engine_and_loaded(tmp_path):
+    path = records.save(a_record(), tmp_path)
+    assert path == tmp_path / "probe" / "postgresql.json" == records.record_path("probe", "postgresql", tmp_path)
+    assert [p.name for p in path.parent.iterdir()] == ["postgresql.json"]  # no temporary file left
+    assert records.load("probe", "postgresql", tmp_path) == a_record()
+    assert records.load("probe", "sqlite", tmp_path) is None
+    records.save(a_record(outcome="passed"), tmp_path)  # replaced
+    assert records.load("probe", "postgresql", tmp_path).passed
+
+
+def test_the_records_folder_is_made_with_its_parents(tmp_path):
+    path = records.save(a_record(), tmp_path / "not" / "yet")
+    assert path == tmp_path / "not" / "yet" / "probe" / "postgresql.json" and path.is_file()
