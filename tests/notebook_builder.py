@@ -38,7 +38,7 @@ def write_runbook(folder: Path, slug: str, cells, *, destructive: bool = False, 
     nb.cells = [
         cell("parameters", 'project_dir = "."\ndatabase_url = "sqlite:///db.sqlite3"\n' + extra_parameters,
              tags=["parameters"]),
-        cell("setup", SETUP),
+        cell("setup", SETUP, hidden="runner plumbing: enters the project and sets DATABASE_URL"),
         *cells,
     ]
     nbformat.validate(nb)

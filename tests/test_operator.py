@@ -361,13 +361,19 @@ def test_the_box_commands_run_verbatim_in_the_operators_folder(tmp_path):
     result = subprocess.run(["bash", "-c", run_line], cwd=op.path, env=env, stdin=subprocess.DEVNULL,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 2 and "pass --yes; nothing was changed" in result.stderr
-    for slug in ("circular-dependency", "new-work-model"):
+    for slug in ("new-work-model", "circular-dependency"):
+        if slug == "circular-dependency":  # its procedure starts from the broken state, on an empty database
+            op.git("add", "-A")
+            op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "payments are work models")
+            _regenerate_migrations(op)
+            env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         plan_line, run_line = operator_commands(notebooks.find(slug))
         assert run_line == f'runbook run {slug} --project . --database-url "$DATABASE_URL"'
         for line in (plan_line, run_line):
             result = subprocess.run(["bash", "-c", line], cwd=op.path, env=env, stdin=subprocess.DEVNULL,
                                     capture_output=True, text=True, timeout=600)
             assert result.returncode == 0, f"$ {line}\n{result.stdout}{result.stderr}"
+
 
 
 def test_a_failed_run_names_undeclared_changes_and_how_to_put_everything_back(tmp_path):

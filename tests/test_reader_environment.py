@@ -20,6 +20,7 @@ ALLOWED = {
     # ipykernel's own, in every notebook: pagers off, colour and matplotlib settings, its parent.
     "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "GIT_PAGER", "PAGER", "JPY_PARENT_PID", "MPLBACKEND",
     "PYDEVD_USE_FRAME_EVAL",
+    "_", "SHLVL", "OLDPWD",  # bash's own, in every shell
 }
 
 

@@ -32,10 +32,10 @@ CANARIES = {
 ROLE = "rb_canary_role"
 CELLS = [
     cell("url", "!echo $DATABASE_URL"),
-    cell("param", "print(database_url)"),
+    cell("param", "print(database_url)", hidden="Python, not a shell step: checked in the executed notebook"),
     cell("diffsettings", "!python manage.py diffsettings | grep SECRET"),
     cell("env", "!env | sort"),
-    cell("environ", "import os\nos.environ"),
+    cell("environ", "import os\nos.environ", hidden="Python, not a shell step: checked in the executed notebook"),
     cell("migrate", "!python manage.py migrate -v0"),
 ]
 
