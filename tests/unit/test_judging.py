@@ -116,3 +116,18 @@ def test_the_pattern_is_searched_in_the_scrubbed_output(judge):
 def test_a_failure_is_not_judged_on_its_output(judge):
     rec = judge(Expectation(output="nothing like it"), failed(4), "boom\n")
     assert rec.error == "CommandFailed: exit status 4: do it"
+
+
+def test_an_expectation_names_parameters_filled_in_and_escaped(judge, make_runbook, tmp_path):
+    """`{app}` in an expected output is the run's value, matched literally (a dot is not any character)."""
+    rb = make_runbook([cell("c", "!true")])
+    execution = _Execution(rb, RunOptions(parameters={"app": "acc.ounts"}), tmp_path / "project",
+                           Database(f"sqlite:///{tmp_path}/db.sqlite3"), tmp_path, Progress())
+    execution.values["app"] = "acc.ounts"
+    c = Cell(index=3, id="c", source="!do it", tags=(), expect=Expectation(output=r"^Unapplying {app}\.0002"))
+    for text, outcome in (("Unapplying acc.ounts.0002\n", "passed"), ("Unapplying accXounts.0002\n", "failed"),
+                          ("Unapplying {app}.0002\n", "failed"), ("Unapplying None.0002\n", "failed")):
+        node = new_code_cell("!do it")
+        node.outputs = [new_output("stream", name="stdout", text=text)]
+        execution.replies[id(node)] = {"content": ok()}
+        assert execution._judge(c, node, 0.1).outcome == outcome, text
