@@ -202,8 +202,13 @@ def _rollback(before, after):
 
 
 def _new_work_model(before, after):
-    _same_except(before, after, {"finflo_flowmodel", "django_migrations"})
+    # The Flowmodel row, and a workflow (manager, item, event) for each existing payment: the backfill.
+    workflow_tables = {"finflo_transitionmanager", "finflo_workflowitems", "finflo_workevents"}
+    _same_except(before, after, {"finflo_flowmodel", "django_migrations", *workflow_tables})
     assert after["finflo_flowmodel"]["rows"] == before["finflo_flowmodel"]["rows"] + 1
+    payments = after["transaction_payment"]["rows"]
+    for table in workflow_tables:
+        assert after[table]["rows"] == before[table]["rows"] + payments, table
 
 
 def _backup_and_restore(before, after):

@@ -16,3 +16,14 @@ def test_faking_finflo_0001_unapplies_the_apps_that_depend_on_it(record_of):
         "  Unapplying finflo.0003_alter_action_stage_required... FAKED",
         "  Unapplying transaction.0002_register_payment_work_model... FAKED",
     ], lines
+
+
+def test_existing_payments_get_their_workflow_once_and_the_check_fails_before(record_of):
+    from .conftest import failed_as_expected
+
+    record = record_of("new-work-model")
+    assert failed_as_expected(record.cell("payments-without-workflow")) == ["payments without a workflow: 1"]
+    assert succeeded(record.cell("backfill-workflows")) == ["workflows created: 1"]
+    assert succeeded(record.cell("backfill-again")) == ["workflows created: 0"]
+    assert succeeded(record.cell("every-payment-has-a-workflow")) == ["payments without a workflow: 0"]
+    assert succeeded(record.cell("payments-after"))[-1] == "payments: 2 - payment workflows: 2"
