@@ -292,9 +292,9 @@ def test_declining_the_confirmation_changes_nothing(tmp_path):
     options = RunOptions(project=op.path, database_url=op.database_url, backup_dir=tmp_path / "backups")
     record, run_dir = run_on_project(notebooks.find("reset-database"), options, _Quiet(), allow_dirty=False, yes=False,
                                      ask=lambda prompt: asked.append(prompt) or "n", out=io.StringIO())
-    assert asked and asked[0].startswith("Step 'drop-tables' deletes data in sqlite:///") and asked[0].endswith("[y/N] ")
+    assert asked and asked[0].startswith("Step 'reset-sqlite' deletes data in sqlite:///") and asked[0].endswith("[y/N] ")
     assert record.outcome == "failed"
-    assert "cell 'drop-tables' (python manage.py drop_tables --noinput) on sqlite: the operator declined" in record.error
+    assert "cell 'reset-sqlite' (rm -v " in record.error and "on sqlite: the operator declined" in record.error
     assert snapshot(op.path) == files and op.fingerprint() == db
 
 
@@ -304,7 +304,7 @@ def test_without_a_terminal_or_yes_a_deleting_runbook_stops_before_anything(tmp_
     result = op.runbook("run", "reset-database", "--project", str(op.path), "--database-url", op.database_url,
                         "--allow-destructive", "--backup-dir", str(tmp_path / "backups"))
     assert result.returncode == 2
-    assert result.stderr == ("error: runbook 'reset-database' deletes data at step 'drop-tables'; run it on a "
+    assert result.stderr == ("error: runbook 'reset-database' deletes data at step 'reset-sqlite'; run it on a "
                              "terminal to confirm, or pass --yes; nothing was changed\n")
     assert snapshot(op.path) == files and op.fingerprint() == db and not (tmp_path / "backups").exists()
 
