@@ -334,8 +334,8 @@ class _Site:
                     problems.append(problem or f"no recorded failure for cell {cell.id!r} of {runbook.slug!r}")
                     continue
                 message = _SHORT_EXCEPTION.sub(r"\1", _error_line(cell_record.output))
-                if message and message not in rows:
-                    rows[message] = [_code_cell(_table_text(message)), link]
+                if message and _error_key(message) not in rows:
+                    rows[_error_key(message)] = [_code_cell(_table_text(message)), link]
         parts = [self._problem("; ".join(dict.fromkeys(problems)))] if problems else []
         parts.append(_table(["You see", "Go to"], list(rows.values())))
         if in_ci:
@@ -494,6 +494,12 @@ class _Site:
 
 
 # -- text helpers ------------------------------------------------------------------------------
+
+def _error_key(message: str) -> str:
+    """One row per error: Django names a cycle's migrations in no fixed order."""
+    head, sep, nodes = message.partition("CircularDependencyError: ")
+    return head + sep + ", ".join(sorted(nodes.split(", "))) if sep else message
+
 
 def _fence(lang: str, text: str, attrs: str = "") -> str:
     ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)

@@ -24,7 +24,8 @@ def test_the_latest_migration_is_undone_after_a_backup_and_the_backup_brings_the
     assert succeeded(record.cell("rollback-backup")) == []
     assert "  Unapplying accounts.0002_links_to_finflo_and_transaction... OK" in succeeded(record.cell("migrate-accounts-0001"))
     assert succeeded(record.cell("base-currency-column-gone"))[-1] == "base_currency_id column exists: False"
-    assert "Could not load accounts.Parties(pk=1)" in failed_as_expected(record.cell("restore-while-rolled-back"))[-1]
+    lines = failed_as_expected(record.cell("restore-while-rolled-back"))  # PostgreSQL adds its LINE and caret
+    assert any("Could not load accounts.Parties(pk=1)" in line for line in lines), lines[-3:]
     assert succeeded(record.cell("base-currency-empty"))[-1] == "base_currency: None"
     assert succeeded(record.cell("base-currency-restored"))[-1] == "base_currency: EUR"
 
