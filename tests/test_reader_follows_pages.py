@@ -245,11 +245,14 @@ def measure(reader: Reader, probe_payment: bool = False) -> dict:
 
 
 def surroundings(reader: Reader) -> dict[str, float]:
-    """Files under the test's folder outside the project, the backup folder and the database."""
+    """Files around the project (its parent folder, the reader's home) outside $BACKUP_DIR.
+
+    A SQLite database lives next to this folder, not in it: a command that wrote a database file
+    here or in the project would not have used DATABASE_URL.
+    """
     return {str(p): p.stat().st_mtime_ns for p in reader.root.rglob("*")
             if p.is_file() and reader.project not in p.parents
-            and not (reader.backup_dir and reader.backup_dir in p.parents)
-            and not p.name.startswith("db.sqlite3")}
+            and not (reader.backup_dir and reader.backup_dir in p.parents)}
 
 
 def page_backup_dir_line() -> str:
@@ -409,7 +412,7 @@ def _rollback(reader, before, after):
     b, a = before["tables"]["accounts_parties"], after["tables"].get("accounts_parties", {"columns": [], "rows": []})
     kept = [c for c in b["columns"] if c in a["columns"]]
     project = lambda t: [[row[t["columns"].index(c)] for c in kept] for row in t["rows"]]  # noqa: E731
-    result.append(("the parties keep every row and every other column (full precision)",
+    result.append(("Parties lost the column base_currency (the task) and kept every row and other value",
                    set(b["columns"]) - set(kept) == {"base_currency_id"} and project(a) == project(b),
                    f"columns before {b['columns']}, after {a['columns']}"))
     backups = sorted(p.name for p in reader.backup_dir.iterdir() if p.stat().st_size) if reader.backup_dir else []
