@@ -506,3 +506,9 @@ def test_a_page_without_its_last_procedure_step_fails_its_criteria(slug, engine,
     delivered = dict((name, ok) for name, ok, _ in results)[DELIVERED_BY_LAST_STEP[slug]]
     assert not delivered, f"{slug} on {engine}: without its last procedure step the criterion " \
                           f"{DELIVERED_BY_LAST_STEP[slug]!r} still holds:\n{_report(results)}"
+
+
+def test_every_runbook_has_a_reader_and_criteria():
+    """A new page is followed by a reader too: its criteria and the one its last step delivers are named."""
+    assert sorted(SLUGS) == sorted(r.slug for r in notebooks.all_runbooks())
+    assert set(CRITERIA) == set(DELIVERED_BY_LAST_STEP) == set(SLUGS)
