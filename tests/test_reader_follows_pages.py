@@ -49,18 +49,14 @@ FINFLO_SEEDED = ("finflo_signlist", "finflo_states", "finflo_action", "finflo_fl
 APP_TABLES = {"accounts_user", "accounts_parties", "accounts_userprocessauth",
               "transaction_currency", "transaction_invoice", "transaction_payment"}
 # Pages whose procedure is known to lose precision; compared to the millisecond, with the reason.
-MILLISECOND_ONLY = {
-    # Known limit: the page backs up with dumpdata, whose JSON (DjangoJSONEncoder) writes datetimes
-    # to the millisecond; issue 20, item 2 makes backups lossless. The test below fails once the
-    # restore keeps every microsecond, so that this entry is removed and full precision asserted.
-    "backup-and-restore": "dumpdata's JSON keeps datetimes to the millisecond (DjangoJSONEncoder)",
-}
+# None: the backup page dumps XML, which keeps every microsecond (its JSON counter-run shows the loss).
+MILLISECOND_ONLY: dict[str, str] = {}
 # The criterion the last procedure step of each page delivers: it must fail without that step.
 DELIVERED_BY_LAST_STEP = {
     "circular-dependency": "every migration is applied",
     "reset-database": "every migration is applied",
     "rollback-migrations": "the later migration of accounts is unapplied",
-    "new-work-model": "finflo has one Flowmodel row for transaction.payment",
+    "new-work-model": "every existing payment has a workflow",
     "backup-and-restore": "every row of the reader's data is back",
 }
 
@@ -392,9 +388,9 @@ def _reset(reader, before, after):
                    f"missing: {sorted(set(before['tables']) - set(after['tables']))}"))
     kept = {t: len(v["rows"]) for t, v in after["tables"].items() if v["rows"] and t not in SEEDED_BY_MIGRATE}
     result.append(("the reader's data is gone (the task)", kept == {}, f"rows left: {kept}"))
-    # The page's first paragraph: "every table, finflo's seeded rows, a superuser".
-    can_log_in = [u for u, usable in after["superusers"] if usable]
-    result.append(("a superuser who can log in exists (the page promises one)", bool(can_log_in),
+    # The page's first paragraph: "every table and finflo's seeded rows"; the superuser is the reader's
+    # own, made afterwards with their password (its step runs on the sample only), so none is left over.
+    result.append(("no superuser is left from before (the reset deleted them)", after["superusers"] == [],
                    f"superusers (name, usable password): {after['superusers']}"))
     return result
 
@@ -429,15 +425,19 @@ def _new_work_model(reader, before, after):
                f"descriptions: {flowmodels}"), _all_applied(after)]
     kept = [r for r in _rows(before, "finflo_flowmodel") if r in _rows(after, "finflo_flowmodel")]
     result.append(("the existing Flowmodel rows are unchanged", kept == _rows(before, "finflo_flowmodel"), ""))
-    changed = _changed_tables(before, after, {"finflo_flowmodel", "django_migrations"})
+    # The page's backfill gives each existing payment its workflow: a manager, an item and an event.
+    workflow_tables = {"finflo_transitionmanager", "finflo_workflowitems", "finflo_workevents"}
+    changed = _changed_tables(before, after, {"finflo_flowmodel", "django_migrations", *workflow_tables})
     result.append(("no other table's rows changed (full precision)", changed == [], f"changed: {changed}"))
+    kept_workflows = all(r in _rows(after, t) for t in workflow_tables for r in _rows(before, t))
+    result.append(("the invoices' workflows are unchanged", kept_workflows, ""))
     added = sorted({tuple(k) for k in after["applied"]} - {tuple(k) for k in before["applied"]})
     result.append(("only the new migration was applied", len(added) == 1 and added[0][0] == "transaction"
                    and set(map(tuple, before["applied"])) <= set(map(tuple, after["applied"])), f"added: {added}"))
     probe = measure(reader, probe_payment=True)["probe_payment"]
     result.append(("a payment saved now gets its workflow", probe == 1, f"workflows of a new payment: {probe}"))
     # The task (issue 20): payments become a work model on a database that has payments, so each
-    # existing payment needs its workflow too; the page says "create them yourself" and shows no command.
+    # existing payment needs its workflow too (the page's backfill step).
     tm = after["tables"]["finflo_transitionmanager"]
     followed = {(r[tm["columns"].index("type")], r[tm["columns"].index("t_id")]) for r in tm["rows"]}
     payments = [r[0] for r in _rows(after, "transaction_payment")]
