@@ -1,6 +1,7 @@
 """The runner: real notebooks executed with nbclient on real databases, judged cell by cell."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -306,12 +307,25 @@ def test_operator_mode_runs_in_place_against_the_given_database(tmp_path):
     from runbook.executor import copy_sample_project
 
     own = copy_sample_project(tmp_path / "own")
-    write_runbook(tmp_path / "runbooks", "probe", [cell("migrate", "!python manage.py migrate -v0")])
+    sample_files = sorted(p.name for p in (REPO / "sampleproject").iterdir())
+    write_runbook(tmp_path / "runbooks", "probe", [
+        cell("migrate", "!python manage.py migrate -v0"),
+        cell("where", "!pwd > where.txt", writes=["where.txt"]),
+    ])
     url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
     result = cli("run", "probe", "--project", str(own), "--database-url", url, "-q",
                  "--output", str(tmp_path / "out.ipynb"), env={"RUNBOOK_DIR": str(tmp_path / "runbooks")})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "own.sqlite3").stat().st_size > 0
+    # The commands ran in the operator's own folder (not in a copy of the sample) ...
+    assert (own / "where.txt").is_file(), "the run did not happen in the given project (--project ignored?)"
+    assert (own / "where.txt").read_text().strip() == str(own.resolve())
+    # ... against the given database, which now has the project's migrations applied ...
+    import sqlite3
+    with contextlib.closing(sqlite3.connect(tmp_path / "own.sqlite3")) as db:
+        assert db.execute("SELECT count(*) FROM django_migrations WHERE app = 'finflo'").fetchone()[0] == 3
+    # ... and the sample project was left alone.
+    assert sorted(p.name for p in (REPO / "sampleproject").iterdir()) == sample_files
+    assert not (REPO / "sampleproject" / "where.txt").exists()
 
 
 def test_destructive_runbook_refuses_an_operator_project_without_the_flag(tmp_path):
