@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 from traitlets.config import Config
 from nbclient.exceptions import DeadKernelError
 
-from . import databases, guards, processes
+from . import databases, guards, preconditions, processes
 from .errors import BadInput, RunbookFailed
 from .notebooks import Cell, Runbook, fill
 from .paths import SAMPLE_PROJECT
@@ -323,11 +323,9 @@ class _Execution:
         self.replies[id(cell)] = execute_reply
 
     def _kernel_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        # Commands find the Python (and Django) that runs the runner, not whatever PATH has first.
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        # The runner's Python first, no inherited DATABASE_URL: only the runbook's parameter decides it.
+        env = preconditions.command_env(None)
         env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")  # nothing a reader's shell lacks
-        env.pop("DATABASE_URL", None)  # only the runbook's parameter decides the database
         env[processes.ENV] = str(self.tmp / "processes")
         return env
 

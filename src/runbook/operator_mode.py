@@ -28,6 +28,7 @@ from .errors import BadInput
 from .executor import Progress, RunOptions, run
 from .notebooks import Cell, Runbook
 from .records import RunRecord
+from .scrub import scrub
 
 _MIGRATES = re.compile(r"\bmanage\.py migrate\b(?!.*--(?:plan|check|fake))")
 
@@ -104,7 +105,7 @@ def operator_commands(runbook: Runbook) -> list[str]:
 
 def format_plan(plan: Plan) -> str:
     rb = plan.runbook
-    lines = [f"Plan: runbook {rb.slug!r} on {plan.project}", f"  database: {_masked(plan.database_url)}", "",
+    lines = [f"Plan: runbook {rb.slug!r} on {plan.project}", f"  database: {scrub(plan.database_url)}", "",
              "Preconditions:"]
     lines += [f"  {'✓' if ok else '✗'} {text}" for text, ok in plan.preconditions]
     shown = {k: v for k, v in plan.values.items() if k in rb.parameter_help}
@@ -145,7 +146,8 @@ def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *,
     if "backup_dir" in runbook.defaults and "backup_dir" in params:
         backup.check_folder(Path(params["backup_dir"]), plan.project)
     run_dir = _new_run_dir(root, plan.project)
-    params.setdefault("backup_dir", str(run_dir)) if "backup_dir" in runbook.defaults else None
+    if "backup_dir" in runbook.defaults:  # the procedure's own files go to the audit folder unless -p says where
+        params.setdefault("backup_dir", str(run_dir))
     plan.values.update(params)
     text = format_plan(plan)
     (run_dir / "plan.txt").write_text(text + "\n")
@@ -153,12 +155,12 @@ def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *,
     print(f"\naudit folder: {run_dir}", file=out, flush=True)
 
     patterns = projectfiles.declared_writes(runbook)
-    copies = run_dir / "files"
-    copied = projectfiles.copy_declared(plan.project, patterns, copies)
-    if copied:
-        print(f"copied the files the runbook may change to {copies}: {', '.join(copied)}", file=out, flush=True)
     skip = _database_files(plan.database_url, plan.project)
     before = projectfiles.snapshot(plan.project, skip)
+    copies = run_dir / "files"
+    copied = projectfiles.copy_declared(plan.project, before, patterns, copies)
+    if copied:
+        print(f"copied the files the runbook may change to {copies}: {', '.join(copied)}", file=out, flush=True)
 
     options.parameters = params
     options.backup_dir = run_dir
@@ -207,7 +209,7 @@ def _confirmation(plan: Plan, yes: bool, ask: Callable[[str], str] | None) -> Ca
                        "to confirm, or pass --yes; nothing was changed")
 
     def confirm(cell: Cell) -> bool:
-        answer = ask(f"Step {cell.id!r} deletes data in {_masked(plan.database_url)} "
+        answer = ask(f"Step {cell.id!r} deletes data in {scrub(plan.database_url)} "
                      f"({'; '.join(cell.commands_with(plan.values)) or 'see the plan'}). Go on? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
 
@@ -249,7 +251,7 @@ def _database_condition(url: str, database: dict, project: Path) -> tuple[str, b
     if databases.engine_of(url) == "sqlite":
         actual = str((project / actual).resolve()) if actual else ""
     if actual == wanted:
-        return f"the project's settings use the database {_masked(url)}", True
+        return f"the project's settings use the database {scrub(url)}", True
     return (f"would run on the database {actual or '(none)'!r} that the project's settings name, not {wanted!r} "
             "from --database-url (read DATABASE_URL in the settings, e.g. with dj-database-url)"), False
 
@@ -283,8 +285,3 @@ def _new_run_dir(root: Path, project: Path) -> Path:
         path = root / f"{project.name}-{stamp}-{n}"
     path.mkdir(parents=True)
     return path
-
-
-def _masked(url: str) -> str:
-    from .scrub import scrub
-    return scrub(url)

@@ -52,10 +52,10 @@ def snapshot(project: Path, skip: set[Path] = frozenset()) -> dict[str, str]:
     return files
 
 
-def copy_declared(project: Path, patterns: list[str], dest: Path) -> list[str]:
-    """Copy the existing files the runbook may change into ``dest``, keeping their paths."""
+def copy_declared(project: Path, files: dict[str, str], patterns: list[str], dest: Path) -> list[str]:
+    """Copy the project's ``files`` (a snapshot) that the runbook may change into ``dest``, keeping their paths."""
     copied = []
-    for rel in sorted(snapshot(project)):
+    for rel in sorted(files):
         if _matches(rel, patterns):
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
