@@ -133,6 +133,31 @@ def test_sigint_while_a_command_runs_stops_and_cleans_up(tmp_path, engine):
     assert leftovers("fault-sigint") == []
 
 
+def test_sigterm_stops_a_parallel_validation_and_cleans_up(tmp_path):
+    """A cancelled CI job sends SIGTERM: every worker's run stops and cleans up, none is left behind."""
+    runbooks = tmp_path / "runbooks"
+    pid_files = {slug: tmp_path / f"{slug}.pid" for slug in ("fault-term-a", "fault-term-b")}
+    for slug, pid_file in pid_files.items():
+        write_runbook(runbooks, slug, [
+            cell("migrate", "!python manage.py migrate -v0"),
+            cell("nap", f"!echo $$ > {pid_file}; sleep 600"),
+        ])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook.cli", "validate", *pid_files, "--engine", "sqlite", "--jobs", "2",
+         "--no-cache", "--records", str(tmp_path / "records")],
+        cwd=REPO, env={**os.environ, "RUNBOOK_DIR": str(runbooks)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    _wait_for(lambda: all(p.exists() and p.read_text().strip() for p in pid_files.values()), proc, 240)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout + stderr
+    assert "temporary databases and folders were removed" in stderr
+    for slug, pid_file in pid_files.items():
+        assert group_gone(int(pid_file.read_text())), slug  # each worker's sleep was killed
+        assert leftovers(slug) == []
+
+
 def _wait_for(condition, proc: subprocess.Popen, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not condition():

@@ -5,9 +5,12 @@ Exit codes: 0 success, 1 a runbook failed, 2 bad input (nothing was changed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import databases, guards, notebooks, operator_mode
@@ -23,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.command(args)
+        with _sigterm_stops_like_ctrl_c():
+            return args.command(args)
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -34,6 +38,28 @@ def main(argv: list[str] | None = None) -> int:
     except databases.DropFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, `kill`): stop and clean up exactly as for Ctrl-C."""
+
+    signal_name = "SIGTERM"
+
+
+@contextlib.contextmanager
+def _sigterm_stops_like_ctrl_c():
+    # Without this, SIGTERM ends the process at once: no database dropped, parallel workers orphaned.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated()
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_list(args) -> int:

@@ -166,9 +166,10 @@ class _Execution:
             record.outcome = "failed"
             record.error = self._where(self._current, "the kernel died")
             self._close_current(record, "failed", "the kernel died")
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             record.outcome = "failed"
-            record.error = self._where(self._current, "interrupted (SIGINT); the run was stopped")
+            signal_name = getattr(stop, "signal_name", "SIGINT")
+            record.error = self._where(self._current, f"interrupted ({signal_name}); the run was stopped")
             self._close_current(record, "failed", "interrupted")
             interrupted = True
         finally:
