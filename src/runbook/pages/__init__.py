@@ -4,5 +4,6 @@ build with (markdown_blocks.py).
 
 Read by the site build only, never by a run: the records' cache key covers the runner's own source,
 src/runbook/*.py, and not this folder (src/runbook/cache.py), so a change to how a page words or
-lays out a record leaves every record valid.
+lays out a record leaves every record valid. tests/unit/test_cache_key.py keeps the runner from
+importing this folder.
 """
