@@ -44,7 +44,8 @@ def commands_reference(sources: PageSources) -> str:
     for key in sorted(entries):
         text = described.get(key) or SHELL_PROGRAMS.get(key) or _module_doc(key)
         if text is None:
-            text = "*Not described yet: add the program to `SHELL_PROGRAMS` in hooks/macros.py.*"
+            text = ("*Not described yet: add the program to `SHELL_PROGRAMS` in "
+                    "src/runbook/pages/commands_reference.py.*")
         lines = [f"## `{key}`", "", text, ""]
         option_help = described.get(f"{key} options", {})
         for option in sorted(option_help):
