@@ -1,6 +1,7 @@
 """runbook.cache: the key covers everything a record depends on, and nothing else."""
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
@@ -76,6 +77,42 @@ def test_files_runs_make_do_not_change_the_key(world, change):
     before = world.key()
     change(world)
     assert world.key() == before
+
+
+def test_the_site_builds_own_modules_do_not_change_the_key(world):
+    """src/runbook/pages/ and pagecheck.py shape pages, not records."""
+    before = world.key()
+    (world.runner / "pages").mkdir()
+    (world.runner / "pages" / "summary_macros.py").write_text("WORDING = 2\n")
+    (world.runner / "pagecheck.py").write_text("CHECK = 2\n")
+    assert world.key() == before
+
+
+def test_no_runner_module_imports_the_site_builds_own():
+    """Else a run would depend on code its key does not cover, and a stale record pass as fresh."""
+    site_only = {"pages", *(name.removesuffix(".py") for name in cache.SITE_ONLY)}
+    found = []
+    for path in sorted((REPO / "src" / "runbook").glob("*.py")):
+        if path.name not in cache.SITE_ONLY:
+            found += [f"{path.name} imports {name}" for name in _runbook_modules_imported(path) if name in site_only]
+    assert found == []
+
+
+def _runbook_modules_imported(path: Path) -> set[str]:
+    """The modules of the runbook package that a module of it imports, by name ("cache", "pages")."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1:  # from .cache import ..., from . import cache
+                parts = node.module.split(".") if node.module else []
+            elif node.level == 0 and (node.module or "").split(".")[0] == "runbook":
+                parts = node.module.split(".")[1:]
+            else:
+                continue
+            names |= {parts[0]} if parts else {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("runbook.")}
+    return names
 
 
 def test_installed_versions_count(world, monkeypatch):

@@ -1,0 +1,40 @@
+"""How pages name the engines, versions and dates of validation records, in one place so that every
+macro words them alike."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..records import RunRecord
+
+ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
+
+
+def engine_list(engines) -> str:
+    """"SQLite", "SQLite and MariaDB", "SQLite, PostgreSQL and MariaDB"."""
+    names = [ENGINE_NAMES[e] for e in engines]
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def engine_version(engine: str, versions: dict[str, str]) -> str:
+    """"SQLite 3.40.1", "PostgreSQL 15.20 (Debian …)": the name once, then the server's version."""
+    name, version = ENGINE_NAMES[engine], versions.get(engine, "")
+    return version if version.lower().startswith(name.lower()) else f"{name} {version}".strip()
+
+
+def date(iso: str) -> str:
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def run_line(record: RunRecord) -> str:
+    """The line above a recorded output: where and when it was recorded."""
+    v = record.versions
+    return (f"Recorded on {engine_version(record.engine, v)} with Django "
+            f"{v.get('django', '?')} and finflo {v.get('finflo', '?')}, {date(record.started)}.")
+
+
+def ci_note(engine: str) -> str:
+    """Instead of an output this machine has no record of (CI validates every engine)."""
+    name = ENGINE_NAMES[engine]
+    return (f'!!! note "Validated on {name} in CI, not on this machine"\n\n'
+            f"    This build has no {name} record; CI's build requires one. To see the output here, run "
+            f"`runbook validate --engine {engine}`.")
