@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -25,7 +26,27 @@ SHELL_PROGRAMS = {
     "git status": "Lists changed and untracked files; `--short` one per line, `--porcelain` for scripts.",
     "grep": "Prints the lines of a file that match a pattern; `-n` numbers them, `-A N` adds N lines after.",
     "test": "Exits 1 when its condition is false; `-z` is true for an empty string.",
+    "git ls-files": "Lists the files git tracks, optionally those matching a pattern.",
+    "git add": "Stages files for the next commit.",
+    "git commit": "Records the staged files in the repository; `-m` gives the message, `-q` is quiet.",
+    "cat": "Prints a file.",
+    "diff": "Compares two files line by line; exits 1 and prints the differences when they differ.",
+    "echo": "Prints its arguments.",
+    "ls": "Lists files.",
+    "wc": "Counts lines (`-l`), words or bytes.",
+    "cp": "Copies files; `-r` copies folders with their contents.",
+    "mkdir": "Creates a folder; `-p` creates missing parents and accepts an existing folder.",
+    "export": "Sets an environment variable for the commands that follow in the same shell.",
+    "sqlite3": "SQLite's command-line shell; `.backup FILE` writes a consistent copy of the open database.",
+    "pg_dump": "Dumps a PostgreSQL database into a file; `-Fc` in the custom format `pg_restore` reads.",
+    "pg_restore": "Restores a `pg_dump -Fc` file; `--clean --if-exists` drops what it re-creates first.",
+    "psql": "PostgreSQL's interactive terminal; `-c` runs one command, `-f` a file.",
+    "mariadb-dump": "Dumps a MariaDB or MySQL database as SQL; `--single-transaction` takes a consistent "
+                    "snapshot of InnoDB tables without locking them.",
+    "mariadb": "MariaDB's command-line client; `-e` runs one statement; reads SQL from standard input.",
 }
+UNKNOWN_MANAGE_COMMAND = ("*Not a command of Django or of this project: `manage.py` stops with "
+                          "`Unknown command`.*")
 LEGEND = ("✅ passed · ✅ ✗ failed as the runbook expects · ❌ failed · – not run on this engine · "
           "CI validated in CI, not on this machine · ⚠️ no current record")
 
@@ -43,6 +64,8 @@ def commands_reference(sources: PageSources) -> str:
     sections = []
     for key in sorted(entries):
         text = described.get(key) or SHELL_PROGRAMS.get(key) or _module_doc(key)
+        if text is None and key.startswith("manage.py "):
+            text = UNKNOWN_MANAGE_COMMAND
         if text is None:
             text = ("*Not described yet: add the program to `SHELL_PROGRAMS` in "
                     "src/runbook/pages/commands_reference.py.*")
@@ -79,7 +102,10 @@ def _cell_mark(sources: PageSources, slug: str, cell_id: str, engine: str) -> st
 
 
 def _programs(command: str) -> list[tuple[str, list[str]]]:
-    """The simple commands of a shell line, each as (reference key, its words)."""
+    """The simple commands of a shell line, each as (reference key, its words); the commands inside
+    ``$( … )`` count too, and ``NAME=value`` words before a program are its environment, not a program."""
+    command, inner = _command_substitutions(command)
+    result = [program for text in inner for program in _programs(text)]
     lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     simple, current = [], []
@@ -90,8 +116,11 @@ def _programs(command: str) -> list[tuple[str, list[str]]]:
         else:
             current.append(token)
     simple.append(current)
-    result = []
-    for words in filter(None, simple):
+    for words in simple:
+        while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+            words = words[1:]
+        if not words:
+            continue
         if words[:2] == ["python", "manage.py"] and len(words) > 2:
             result.append((f"manage.py {words[2]}", words[3:]))
         elif words[:2] == ["python", "-m"] and len(words) > 2:
@@ -101,6 +130,34 @@ def _programs(command: str) -> list[tuple[str, list[str]]]:
         else:
             result.append((words[0], words[1:]))
     return result
+
+
+def _command_substitutions(command: str) -> tuple[str, list[str]]:
+    """``command`` with each outermost ``$( … )`` replaced by a placeholder word, and their contents."""
+    outer, inner, depth, start, quote = [], [], 0, 0, None
+    i = 0
+    while i < len(command):
+        char = command[i]
+        if depth == 0 and command.startswith("$(", i):
+            depth, start = 1, i + 2
+            outer.append("SUBSTITUTED")
+            i += 2
+            continue
+        if depth:
+            if quote:
+                quote = None if char == quote else quote
+            elif char in "'\"":
+                quote = char
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0:
+                    inner.append(command[start:i])
+        else:
+            outer.append(char)
+        i += 1
+    return "".join(outer), inner
 
 
 def _django_help(sources: PageSources, entries: dict, options: dict[str, set[str]]) -> dict:
