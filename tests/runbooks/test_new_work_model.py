@@ -56,7 +56,7 @@ def test_the_procedure_registers_the_model_once_and_gives_each_payment_one_workf
         "Flowmodel rows per work model: {'transaction.Invoice': 1, 'transaction.Payment': 1}",
         "every work model has one Flowmodel row"]
     assert succeeded(record.cell("every-payment-has-a-workflow")) == [
-        "payments: 1, without a workflow: 0, with more than one: 0"]
+        "payments: 1, without a workflow: 0, with more than one: 0", "every payment has one workflow"]
 
 
 def test_the_checks_fail_on_a_database_that_has_not_had_the_task(record_of):
@@ -68,7 +68,7 @@ def test_the_checks_fail_on_a_database_that_has_not_had_the_task(record_of):
     plan = succeeded(record.cell("guide-plan"))
     assert plan[:2] == ["Planned operations:", "transaction.0002_register_payment_work_model"] and len(plan) == 3
     assert failed_as_expected(record.cell("guide-payments-without-workflow")) == [
-        "payments: 1, without a workflow: 1, with more than one: 0"]
+        "payments: 1, without a workflow: 1, with more than one: 0", "FAILED: not every payment has exactly one workflow"]
 
 
 def test_on_a_new_database_finflo_creates_the_row_and_the_data_migration_adds_none(record_of):
@@ -96,4 +96,4 @@ def test_the_backfill_runs_twice_safely_and_new_payments_get_their_workflow(reco
     assert succeeded(record.cell("guide-backfill-again")) == ["workflows created: 0"]
     assert succeeded(record.cell("guide-save-payment")) == ["Transaction.payment_2"]
     assert succeeded(record.cell("guide-every-payment-has-a-workflow")) == [
-        "payments: 2, without a workflow: 0, with more than one: 0"]
+        "payments: 2, without a workflow: 0, with more than one: 0", "every payment has one workflow"]
