@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -439,11 +440,13 @@ def _new_work_model(reader, before, after):
     # The task (issue 20): payments become a work model on a database that has payments, so each
     # existing payment needs its workflow too (the page's backfill step).
     tm = after["tables"]["finflo_transitionmanager"]
-    followed = {(r[tm["columns"].index("type")], r[tm["columns"].index("t_id")]) for r in tm["rows"]}
+    followed = Counter((r[tm["columns"].index("type")], r[tm["columns"].index("t_id")]) for r in tm["rows"])
     payments = [r[0] for r in _rows(after, "transaction_payment")]
-    without = [p for p in payments if ("transaction.payment", p) not in followed]
+    without = [p for p in payments if not followed[("transaction.payment", p)]]
     result.append(("every existing payment has a workflow", not without,
                    f"{len(without)} of {len(payments)} payments have none"))
+    twice = [p for p in payments if followed[("transaction.payment", p)] > 1]
+    result.append(("no payment has more than one workflow", not twice, f"payments with several: {twice}"))
     return result
 
 
