@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from runbook import notebooks
-from runbook.pages.commands_reference import SHELL_PROGRAMS, _programs
+from runbook.pages.commands_reference import SHELL_PROGRAMS
+from runbook.shellwords import programs as _programs
 
 
 @pytest.mark.parametrize("command, programs", [

@@ -317,6 +317,27 @@ def test_a_required_parameter_without_a_value_is_bad_input(tmp_path):
     assert result.stderr.startswith("error: runbook 'rollback-migrations' needs -p target=… (the migration to go back to")
 
 
+def test_a_program_the_procedure_runs_missing_from_path_is_refused(tmp_path):
+    """The reset's SQLite step runs `rm`: on a machine without it, nothing starts."""
+    op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    files, db = snapshot(op.path), op.fingerprint()
+    bin_dir = tmp_path / "bin"  # every program of /usr/bin but rm
+    bin_dir.mkdir()
+    for program in Path("/usr/bin").iterdir():
+        if program.name != "rm":
+            (bin_dir / program.name).symlink_to(program)
+    home = tmp_path / "home"
+    home.mkdir()
+    result = subprocess.run([*RUNBOOK, "run", "reset-database", "--project", str(op.path), "--database-url",
+                             op.database_url, "--allow-destructive", "--yes", "--backup-dir", str(tmp_path / "backups")],
+                            cwd=REPO, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PATH": str(bin_dir), "HOME": str(home)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "needs the programs rm, git; not on PATH: rm" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert snapshot(op.path) == files and op.fingerprint() == db and not (tmp_path / "backups").exists()
+
+
 def test_a_project_outside_git_is_refused(tmp_path):
     project = copy_sample_project(tmp_path / "nogit")
     subprocess.run(["rm", "-rf", str(project / ".git")], check=True)

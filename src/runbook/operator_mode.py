@@ -80,6 +80,9 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     found = preconditions.probe(project, env, runbook.needs)
     for check in preconditions.check_found(runbook, found):
         plan.preconditions.append((f"needs {check.describe()}", check.holds))
+    tools = preconditions.program_check(runbook, databases.engine_of(database_url), env["PATH"])
+    if tools.needed:
+        plan.preconditions.append((f"needs {tools.describe()}", tools.holds))
     plan.preconditions += _parameter_conditions(runbook, params)
     plan.preconditions.append(_tree_condition(plan.changes, allow_dirty))
     plan.preconditions.append(_database_condition(database_url, found.get("database", {}), project))

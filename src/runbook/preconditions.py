@@ -2,13 +2,15 @@
 
 A runbook's metadata ``needs`` names apps (labels), models (``app_label.ModelName``), settings and
 management commands. The project is asked once, read-only, through its own ``manage.py shell``
-(settings are imported; the database is not touched). An unmet need is bad input (exit 2) with one
-line naming what is missing.
+(settings are imported; the database is not touched). The programs the procedure's commands run
+(``git``, ``psql`` behind ``manage.py dbshell``, ...) must be on PATH. An unmet need is bad input
+(exit 2) with one line naming what is missing.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from .errors import BadInput
 from .notebooks import Runbook
+from .shellwords import programs
 
 # Runs inside the operator's project; prints one JSON line with what the project has.
 _PROBE = """
@@ -32,7 +35,12 @@ print("RUNBOOK-PROBE " + json.dumps({
     "database": {k: str(v) for k, v in settings.DATABASES.get("default", {}).items() if k in ("ENGINE", "NAME")},
 }))
 """
-_KINDS = {"apps": "apps", "models": "models", "settings": "settings", "commands": "management commands"}
+_KINDS = {"apps": "apps", "models": "models", "settings": "settings", "commands": "management commands",
+          "programs": "programs"}
+# The client `manage.py dbshell` starts on each engine (Django's DatabaseClient.executable_name).
+DBSHELL_CLIENT = {"sqlite": "sqlite3", "postgresql": "psql", "mariadb": "mysql"}
+# Words a shell runs itself, without looking for a program.
+_BUILTINS = {"test", "[", "echo", "printf", "export", "cd", "true", "false", "set", "unset", "read", "python"}
 
 
 @dataclass
@@ -49,6 +57,8 @@ class Check:
         what = f"the {_KINDS[self.kind]} {', '.join(self.needed)}"
         if self.holds:
             return f"{what}: present"
+        if self.kind == "programs":
+            return f"{what}; not on PATH: {', '.join(self.missing)}"
         if len(self.missing) == len(self.needed):
             return f"{what}; this project has none of them" if len(self.needed) > 1 else f"{what}; this project does not have it"
         return f"{what}; this project lacks {', '.join(self.missing)}"
@@ -57,6 +67,22 @@ class Check:
 def check_found(runbook: Runbook, found: dict[str, list[str]]) -> list[Check]:
     """Each declared need, with what the project (as ``probe`` found it) lacks."""
     return [Check(kind, needed, [n for n in needed if n not in found[kind]]) for kind, needed in runbook.needs.items() if needed]
+
+
+def program_check(runbook: Runbook, engine: str, path: str | None = None) -> Check:
+    """The programs the procedure and check cells run on ``engine``, and those not on ``path``."""
+    needed: list[str] = []
+    for cell in runbook.operator_cells:
+        if not cell.runs_on(engine):
+            continue
+        for command in cell.commands:
+            for key, _ in programs(command):
+                if key.startswith("python -m "):
+                    continue
+                name = DBSHELL_CLIENT[engine] if key == "manage.py dbshell" else key.split()[0]
+                if name != "manage.py" and name not in _BUILTINS and name not in needed:
+                    needed.append(name)
+    return Check("programs", needed, [name for name in needed if shutil.which(name, path=path) is None])
 
 
 def probe(project: Path, env: dict[str, str], needs: dict[str, list[str]]) -> dict[str, list[str]]:
