@@ -95,7 +95,7 @@ def test_the_procedure_leaves_every_table_empty_but_migrates_and_seeds_finflo(re
     assert {t for t, n in counts.items() if n != "0"} == {
         "auth_permission", "django_content_type", "django_migrations",
         "finflo_action", "finflo_flowmodel", "finflo_signlist", "finflo_states"}, counts
-    assert succeeded(record.cell("check-migrations")) == ["Planned operations:", "No planned migration operations."]
+    assert succeeded(record.cell("check-migrations")) == ["Planned operations:", "  No planned migration operations."]
     assert succeeded(record.cell("check-finflo")) == ["finflo seeded rows: OK"]
 
 
@@ -110,7 +110,7 @@ def test_each_final_check_fails_when_the_reset_is_not_done(record_of):
     assert lines[0] == "Planned operations:" and "finflo.0001_initial" in lines
     # After flush the first two checks pass (tables there, migrations recorded); finflo's fails.
     lines = failed_as_expected(record.cell("checks-after-flush"))
-    assert "every model has its table" in lines and "No planned migration operations." in lines
+    assert "every model has its table" in lines and "  No planned migration operations." in lines
     assert lines[-4:] == [
         "FAILED: finflo SignList has 0 rows, expected 4 signatures",
         "FAILED: finflo States has no DRAFT state",
