@@ -327,7 +327,7 @@ def reader_project(slug: str, engine: str, tmp_path: Path, venv: Path):
         else:
             reader.test_python("manage.py", "migrate", "-v", "0")
             reader.test_python(code=EXTRA_DATA)
-        if slug in ("backup-and-restore", "rollback-migrations"):
+        if slug in ("backup-and-restore", "rollback-migrations", "reset-database"):
             line = page_backup_dir_line()  # the page: `export BACKUP_DIR=~/backups/...`, run by the reader
             made = reader.bash(f'{line} && printf %s "$BACKUP_DIR"')
             assert made.returncode == 0, made.stdout
@@ -393,6 +393,13 @@ def _reset(reader, before, after):
     # own, made afterwards with their password (its step runs on the sample only), so none is left over.
     result.append(("no superuser is left from before (the reset deleted them)", after["superusers"] == [],
                    f"superusers (name, usable password): {after['superusers']}"))
+    # The page's first step: an XML backup in $BACKUP_DIR that holds the reader's rows (the page's
+    # demonstration restores it; the backup page compares every value of such a restore).
+    backups = sorted(reader.backup_dir.glob("*.xml")) if reader.backup_dir else []
+    text = backups[0].read_text() if len(backups) == 1 else ""
+    names = [f"NV-2024-{i:04d}" for i in range(12)] + [f"nordvik.{n}" for n in ("maja", "oskar", "linnea", "emil")]
+    result.append(("a backup holding the reader's invoices and users was written to $BACKUP_DIR first",
+                   all(f">{name}<" in text for name in names), f"backups: {[b.name for b in backups]}"))
     return result
 
 
