@@ -109,7 +109,7 @@ class _Site:
         if not cell.commands:
             self._fail(f"cell {cell_id!r} of runbook {slug!r} runs no shell command (no `!` line)")
         lines, continued = [], False
-        for command in cell.commands_with(self._runbook(slug).defaults):
+        for command in cell.commands_with(self._runbook(slug).shown_values(cell)):
             lines.append(command if continued else f"$ {command}")
             continued = command.endswith("\\")
         return _fence("console", "\n".join(lines))
@@ -256,7 +256,7 @@ class _Site:
         options: dict[str, set[str]] = {}
         for runbook in self._all_runbooks():
             for cell in runbook.cells:
-                for command in cell.commands_with(runbook.defaults):
+                for command in cell.commands_with(runbook.shown_values(cell)):
                     for key, words in _programs(command):
                         entries.setdefault(key, []).append((command, runbook, cell))
                         options.setdefault(key, set()).update(w.split("=")[0] for w in words if w.startswith("-"))
