@@ -56,6 +56,6 @@ def _executed_commands() -> dict[str, tuple[str, str]]:
     executed: dict[str, tuple[str, str]] = {}
     for runbook in notebooks.all_runbooks():
         for cell in runbook.cells:
-            for command in cell.commands_with(runbook.defaults):
+            for command in cell.commands_with(runbook.shown_values(cell)):
                 executed.setdefault(command.strip(), (runbook.slug, cell.id))
     return executed

@@ -36,8 +36,9 @@ def test_a_destroyed_database_is_restored_row_for_row(project, engine, tmp_path)
 
     taken = backup.take_verified(project.path, Database(project.database_url), tmp_path / "backups",
                                  tmp_path / "work", "roundtrip")
-    assert taken.path.parent == tmp_path / "backups" and taken.path.is_file()
-    assert taken.restore_command == f"python manage.py migrate && python manage.py loaddata {shlex.quote(str(taken.path))}"
+    assert taken.path.parent == tmp_path / "backups" and all(f.is_file() for f in backup.files(taken.path))
+    assert taken.restore_command == "python manage.py migrate && python manage.py loaddata " + " ".join(
+        shlex.quote(str(f)) for f in backup.files(taken.path))
 
     dropped = project.manage("drop_tables", "--noinput")
     assert dropped.returncode == 0 and "Dropped" in dropped.output, dropped.output
@@ -55,7 +56,7 @@ def test_a_destroyed_database_is_restored_row_for_row(project, engine, tmp_path)
     # Counter-run: the same data through dumpdata's default format, JSON, is the same only to the
     # millisecond; the tables with timestamps differ below it.
     json_backup = tmp_path / "backup.json"
-    json_args = [a for a in backup.dumpdata_args(json_backup) if a not in ("--format", backup.FORMAT)]
+    json_args = ["dumpdata", "--natural-foreign", *(a for e in backup.EXCLUDE for a in ("-e", e)), "-o", str(json_backup)]
     assert project.manage(*json_args).returncode == 0
     assert project.manage("drop_tables", "--noinput").returncode == 0
     assert project.manage("migrate", "-v", "0").returncode == 0
@@ -113,13 +114,13 @@ def test_the_runner_backs_up_and_verifies_before_the_first_destructive_cell(proj
     ])
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    backups = list((tmp_path / "backups").glob(f"*/{project.path.name}-*.xml"))  # in the run's audit folder
-    assert len(backups) == 1
+    backups = list((tmp_path / "backups").glob(f"*/{project.path.name}-*/"))  # in the run's audit folder
+    assert len(backups) == 1 and all(f.is_file() for f in backup.files(backups[0]))
     # The backup is verified and announced before the destructive cell runs, with its restore command.
     announced = next(i for i, ln in enumerate(lines) if ln.strip() == f"● backup: {backups[0]}")
     assert lines.index(next(ln for ln in lines if "✓ drop" in ln)) > announced
     assert any("backup verified: every value of the " in ln and "at full precision" in ln for ln in lines)
-    restore = f"python manage.py migrate && python manage.py loaddata {backups[0]}"
+    restore = backup.restore_command(backups[0])
     assert any(ln.endswith(restore) for ln in lines)
     # The printed command restores every value, at full precision, into the dropped database.
     restored = project.run("bash", "-c", restore.replace("python ", f"{_python()} "))
@@ -145,4 +146,4 @@ def test_a_backup_that_does_not_restore_stops_the_run_before_anything_is_destroy
     assert "table legacy_notes: 1 rows in the database, no table after the restore" in result.stdout
     assert "Dropped" not in result.stdout
     assert _fingerprint(project)["legacy_notes"]["rows"] == 1  # nothing destroyed
-    assert len(list((tmp_path / "backups").glob(f"*/{project.path.name}-*.xml"))) == 1  # kept, never deleted
+    assert len(list((tmp_path / "backups").glob(f"*/{project.path.name}-*/{backup.FIRST_APP}.xml"))) == 1  # kept, never deleted

@@ -136,13 +136,24 @@ def test_every_page_is_built_and_every_runbook_is_published(site):
 def test_every_command_shown_is_run_by_a_runbook(site):
     from runbook import notebooks
 
-    executed = {c.strip() for rb in notebooks.all_runbooks() for cell in rb.cells for c in cell.commands_with(rb.defaults)}
+    executed = {c.strip() for rb in notebooks.all_runbooks() for cell in rb.cells
+                for c in cell.commands_with(rb.shown_values(cell))}
     shown = {}
     for page in site.rglob("*.html"):
         for command in console_commands(page.read_text()):
             shown.setdefault(command, page.relative_to(site))
     assert shown, "no console block on the site"
     assert {c: p for c, p in shown.items() if c not in executed} == {}
+
+
+def test_a_cell_for_one_server_engine_shows_its_throwaway_database_on_that_engine(site):
+    commands = console_commands((site / "how-to" / "backup-and-restore" / "index.html").read_text())
+    drop = "python manage.py dbshell -- -c 'DROP SCHEMA public CASCADE' -c 'CREATE SCHEMA public'"
+    assert f"DATABASE_URL=postgresql://localhost/native {drop}" in commands
+    assert f"DATABASE_URL=sqlite:///native.sqlite3 {drop}" not in commands
+    assert 'DATABASE_URL=mysql://localhost/native python manage.py dbshell < "$BACKUP_DIR/database.sql"' in commands
+    # A cell that runs on every engine shows the parameters cell's SQLite URL.
+    assert "DATABASE_URL=sqlite:///native.sqlite3 python manage.py migrate" in commands
 
 
 def test_circular_dependency_page_shows_the_error_and_the_edits(site):

@@ -1,8 +1,15 @@
 """A verified, restorable backup of a project's database, taken before a runbook destroys anything.
 
-The backup is the backup-and-restore runbook's own command::
+The backup is the backup-and-restore runbook's own two commands, into a folder of its own::
 
-    python manage.py dumpdata --format xml --natural-foreign -e contenttypes -e auth.Permission -e sessions -o FILE
+    python manage.py dumpdata finflo --format xml --natural-foreign -o FOLDER/finflo.xml
+    python manage.py dumpdata --format xml --natural-foreign -e finflo -e contenttypes -e auth.Permission -e sessions -o FOLDER/other-apps.xml
+
+restored by one ``loaddata FOLDER/finflo.xml FOLDER/other-apps.xml``: finflo's rows load first, so
+that finflo's post_save signal (which ignores ``raw=True``) finds each work-model row's workflow
+already there and adds none, whatever order the project's INSTALLED_APPS gives a single dump; one
+call, because finflo's rows refer to users and parties of the second file (loaddata resolves those
+forward references, and checks foreign keys, at the end of the call).
 
 XML, not dumpdata's default JSON: Django's JSON serializer writes datetimes to the millisecond
 (DjangoJSONEncoder cuts the last three digits of the microseconds), its XML serializer writes them
@@ -34,6 +41,7 @@ from .errors import BadInput
 
 EXCLUDE = ("contenttypes", "auth.Permission", "sessions")
 FORMAT = "xml"  # keeps microseconds; dumpdata's default, json, cuts datetimes to the millisecond
+FIRST_APP = "finflo"  # its rows load before any work model's (see above)
 # Tables a restore does not take from the backup, so neither their counts nor their values are
 # compared: `migrate` re-creates content types and permissions with ids of Django's choosing (the
 # backup names them by natural key) and records in django_migrations when it applied each
@@ -48,9 +56,9 @@ class BackupNotVerified(Exception):
 
 @dataclass
 class Backup:
-    path: Path
+    path: Path  # the backup's folder: files(path), loaded in that order
     rows: dict[str, int]  # per table, as in the operator's database when the backup was taken
-    sha256: str  # of the backup file
+    sha256: str  # of the backup's files, in order
     checks: list[str] = field(default_factory=list)
 
     @property
@@ -62,17 +70,26 @@ def default_folder() -> Path:
     return Path.home() / ".runbook" / "backups"
 
 
-def dumpdata_args(output: Path) -> list[str]:
-    args = ["dumpdata", "--format", FORMAT, "--natural-foreign"]
+def files(folder: Path) -> list[Path]:
+    """A backup's files, in the order they are loaded: finflo's rows, then every other app's."""
+    return [folder / f"{FIRST_APP}.{FORMAT}", folder / f"other-apps.{FORMAT}"]
+
+
+def dumpdata_args(folder: Path) -> list[list[str]]:
+    """The two dumpdata commands' arguments, one per file of ``files(folder)``."""
+    first, rest = files(folder)
+    others = ["-e", FIRST_APP]
     for label in EXCLUDE:
-        args += ["-e", label]
-    return args + ["-o", str(output)]
+        others += ["-e", label]
+    return [["dumpdata", FIRST_APP, "--format", FORMAT, "--natural-foreign", "-o", str(first)],
+            ["dumpdata", "--format", FORMAT, "--natural-foreign", *others, "-o", str(rest)]]
 
 
-def restore_command(path: Path) -> str:
+def restore_command(folder: Path) -> str:
     """What the operator types, in the project's folder, on an empty database (loaddata reads the
-    format from the file's extension)."""
-    return f"python manage.py migrate && python manage.py loaddata {shlex.quote(str(path))}"
+    format from the files' extension)."""
+    return "python manage.py migrate && python manage.py loaddata " + " ".join(
+        shlex.quote(str(f)) for f in files(folder))
 
 
 def check_folder(folder: Path, project: Path) -> Path:
@@ -89,13 +106,13 @@ def check_folder(folder: Path, project: Path) -> Path:
     return folder
 
 
-def backup_file(folder: Path, project: Path) -> Path:
+def backup_folder(folder: Path, project: Path) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"{project.name}-{stamp}.{FORMAT}"
+    path = folder / f"{project.name}-{stamp}"
     n = 1
     while path.exists():  # two backups in one second: never overwrite one
         n += 1
-        path = folder / f"{project.name}-{stamp}-{n}.{FORMAT}"
+        path = folder / f"{project.name}-{stamp}-{n}"
     return path
 
 
@@ -105,17 +122,20 @@ def take_verified(project: Path, database: databases.Database, folder: Path, wor
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupNotVerified(f"cannot make the backup folder {folder}: {exc.strerror}") from None
-    path = backup_file(folder, project)
+    path = backup_folder(folder, project)
+    path.mkdir()
     before = fingerprint(project, database.url)
-    manage(project, database.url, *dumpdata_args(path))
-    backup = Backup(path, {t: v["rows"] for t, v in before.items()}, hashlib.sha256(path.read_bytes()).hexdigest())
+    for args in dumpdata_args(path):
+        manage(project, database.url, *args)
+    sha256 = hashlib.sha256(b"".join(f.read_bytes() for f in files(path))).hexdigest()
+    backup = Backup(path, {t: v["rows"] for t, v in before.items()}, sha256)
     server = None if database.engine == "sqlite" else _maintenance(database)
-    scratch_folder = work / f"verify-{path.stem}"
+    scratch_folder = work / f"verify-{path.name}"
     scratch_folder.mkdir(parents=True, exist_ok=True)
     try:
         with databases.scratch_database(database.engine, scratch_folder, f"{label}_backup", server) as scratch:
             manage(project, scratch.url, "migrate", "--noinput", "-v", "0")
-            manage(project, scratch.url, "loaddata", str(path), "-v", "0")
+            manage(project, scratch.url, "loaddata", *map(str, files(path)), "-v", "0")
             after = fingerprint(project, scratch.url)
     except BadInput as exc:  # the server refuses a scratch database
         raise BackupNotVerified(f"no scratch database to verify the backup in: {exc}") from None

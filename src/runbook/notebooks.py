@@ -118,6 +118,10 @@ class Cell:
         return bool(self.writes) or "replace_in_file(" in self.source
 
 
+# A throwaway database's URL as pages show it in a cell that runs on one server engine only.
+SHOWN_THROWAWAY_URLS = {"postgresql": "postgresql://localhost/{name}", "mariadb": "mysql://localhost/{name}"}
+
+
 def fill(text: str, values: dict[str, object]) -> str:
     """Replace ``{name}`` for each known parameter, leaving other braces (regex counts, shell) alone."""
     return re.sub(r"\{([A-Za-z_]\w*)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
@@ -143,6 +147,16 @@ class Runbook:
             return self.cells_by_id[cell_id]
         except KeyError:
             raise BadInput(f"runbook {self.slug!r} has no cell {cell_id!r}") from None
+
+    def shown_values(self, cell: Cell) -> dict[str, object]:
+        """The parameters as pages show ``cell``'s commands: the sample's values, except that a cell
+        limited to one server engine shows its throwaway databases on that engine (the parameters
+        cell gives SQLite's URLs; the runner makes real ones on the engine's server)."""
+        values = dict(self.defaults)
+        if cell.engines is not None and len(cell.engines) == 1 and cell.engines[0] in SHOWN_THROWAWAY_URLS:
+            for name in self.extra_databases:
+                values[f"{name}_database_url"] = SHOWN_THROWAWAY_URLS[cell.engines[0]].format(name=name)
+        return values
 
     @cached_property
     def defaults(self) -> dict[str, object]:

@@ -195,7 +195,7 @@ def _report(record: RunRecord, run_dir: Path, project: Path, copies: Path, diff:
     print("the run failed; to put things back:", file=out)
     for command in projectfiles.restore_commands(project, copies, diff):
         print(f"  files:    {command}", file=out)
-    backups = sorted(p for p in run_dir.glob(f"{project.name}-*.{backup.FORMAT}"))
+    backups = sorted(p for p in run_dir.glob(f"{project.name}-*") if all(f.is_file() for f in backup.files(p)))
     if backups:
         print(f"  database: (on an empty database, in {project}) {backup.restore_command(backups[-1])}", file=out)
     else:

@@ -17,19 +17,27 @@ from runbook.errors import BadInput
 from runbook.executor import copy_sample_project
 
 
-def test_the_backup_command_is_the_runbooks_dumpdata():
-    assert backup.dumpdata_args(Path("/b/x.xml")) == [
-        "dumpdata", "--format", "xml", "--natural-foreign", "-e", "contenttypes", "-e", "auth.Permission", "-e",
-        "sessions", "-o", "/b/x.xml"]
+def test_the_backup_commands_are_the_runbooks_dumpdata_finflo_first():
+    assert backup.files(Path("/b/x")) == [Path("/b/x/finflo.xml"), Path("/b/x/other-apps.xml")]
+    assert backup.dumpdata_args(Path("/b/x")) == [
+        ["dumpdata", "finflo", "--format", "xml", "--natural-foreign", "-o", "/b/x/finflo.xml"],
+        ["dumpdata", "--format", "xml", "--natural-foreign", "-e", "finflo", "-e", "contenttypes", "-e",
+         "auth.Permission", "-e", "sessions", "-o", "/b/x/other-apps.xml"]]
     page = next(c for c in notebooks.find("backup-and-restore").cells if c.id == "dumpdata-backup")
-    assert "python manage.py " + " ".join(backup.dumpdata_args(Path("X"))[:-2]) + " --indent 2 -o " in page.source
+    shown = [line.removeprefix("!") for line in page.source.splitlines()]
+    assert shown == [f"python manage.py {' '.join(args[:-2])} --indent 2 -o \"$BACKUP_DIR/{Path(args[-1]).name}\""
+                     for args in backup.dumpdata_args(Path("X"))]
+    restore = next(c for c in notebooks.find("backup-and-restore").cells if c.id == "loaddata-backup")
+    assert restore.source == "!python manage.py loaddata " + " ".join(
+        f'"$BACKUP_DIR/{f.name}"' for f in backup.files(Path("X")))
 
 
-def test_the_restore_command_quotes_the_path():
-    assert backup.restore_command(Path("/my backups/x.xml")) == (
-        "python manage.py migrate && python manage.py loaddata '/my backups/x.xml'")
-    taken = backup.Backup(Path("/b/x.xml"), {}, "")
-    assert taken.restore_command == "python manage.py migrate && python manage.py loaddata /b/x.xml"
+def test_the_restore_command_loads_finflo_first_in_one_call_and_quotes_the_paths():
+    assert backup.restore_command(Path("/my backups/x")) == (
+        "python manage.py migrate && python manage.py loaddata '/my backups/x/finflo.xml' '/my backups/x/other-apps.xml'")
+    taken = backup.Backup(Path("/b/x"), {}, "")
+    assert taken.restore_command == ("python manage.py migrate && python manage.py loaddata /b/x/finflo.xml "
+                                     "/b/x/other-apps.xml")
     assert taken.checks == []
 
 
@@ -74,9 +82,9 @@ def test_a_read_only_backup_folder_is_refused(tmp_path, monkeypatch):
     assert asked == [(tmp_path, os.W_OK | os.X_OK)]  # the nearest folder that exists
 
 
-def test_backup_files_are_named_after_the_project_and_never_overwritten(tmp_path):
-    first = backup.backup_file(tmp_path, Path("/x/own"))
-    assert re.fullmatch(r"own-\d{8}T\d{6}Z\.xml", first.name) and first.parent == tmp_path
+def test_backup_folders_are_named_after_the_project_and_never_overwritten(tmp_path):
+    first = backup.backup_folder(tmp_path, Path("/x/own"))
+    assert re.fullmatch(r"own-\d{8}T\d{6}Z", first.name) and first.parent == tmp_path
     assert not first.exists()  # named, not made
 
 
@@ -99,7 +107,7 @@ def test_backup_names_are_in_utc_whatever_the_machines_zone(tmp_path, monkeypatc
     time.tzset()
     try:
         before = datetime.now(timezone.utc).replace(microsecond=0)
-        stamp = backup.backup_file(tmp_path, Path("/x/own")).stem.removeprefix("own-")
+        stamp = backup.backup_folder(tmp_path, Path("/x/own")).name.removeprefix("own-")
         after = datetime.now(timezone.utc)
     finally:
         monkeypatch.undo()
@@ -112,10 +120,10 @@ def test_two_backups_in_one_second(tmp_path, monkeypatch):
     frozen_clock(monkeypatch)
     names = []
     for _ in range(3):
-        path = backup.backup_file(tmp_path, Path("/x/own"))
-        path.write_text("")
+        path = backup.backup_folder(tmp_path, Path("/x/own"))
+        path.mkdir()
         names.append(path.name)
-    assert names == ["own-20260102T030405Z.xml", "own-20260102T030405Z-2.xml", "own-20260102T030405Z-3.xml"]
+    assert names == ["own-20260102T030405Z", "own-20260102T030405Z-2", "own-20260102T030405Z-3"]
 
 
 def test_row_counts_are_compared_table_by_table():
@@ -205,8 +213,11 @@ def test_a_verified_backup_restores_every_value_and_a_lost_row_or_microsecond_is
     backup.manage(project, database.url, "shell", "-c", SUB_MILLISECOND_USER)
     taken = backup.take_verified(project, database, tmp_path / "backups" / "new", tmp_path / "work", "probe")
     assert taken.path.parent == tmp_path / "backups" / "new" and taken.path.name.startswith("own-")
-    assert taken.sha256 == hashlib.sha256(taken.path.read_bytes()).hexdigest()
-    assert taken.path.read_text().startswith('<?xml version="1.0" encoding="utf-8"?>\n<django-objects')
+    first, rest = backup.files(taken.path)
+    assert taken.sha256 == hashlib.sha256(first.read_bytes() + rest.read_bytes()).hexdigest()
+    assert all(f.read_text().startswith('<?xml version="1.0" encoding="utf-8"?>\n<django-objects') for f in (first, rest))
+    assert 'model="finflo.transitionmanager"' not in rest.read_text()
+    assert {m.split(".")[0] for m in re.findall(r'model="([\w.]+)"', first.read_text())} == {"finflo"}
     assert taken.rows == {t: v["rows"] for t, v in backup.fingerprint(project, database.url).items()}
     assert taken.rows["finflo_signlist"] == 4  # seeded by finflo's migrations
     data_tables = [t for t in taken.rows if t not in backup.NOT_IN_BACKUP]
@@ -216,14 +227,14 @@ def test_a_verified_backup_restores_every_value_and_a_lost_row_or_microsecond_is
         f"(backup sha256 {taken.sha256[:12]})",
     ]
     assert "django_migrations" in taken.rows and "django_migrations" not in data_tables
-    assert (tmp_path / "work" / f"verify-{taken.path.stem}").is_dir()  # the scratch copy is in the run's work folder
+    assert (tmp_path / "work" / f"verify-{taken.path.name}").is_dir()  # the scratch copy is in the run's work folder
 
     with sqlite3.connect("/" + database.name.lstrip("/")) as conn:  # a table no migration makes
         conn.execute("CREATE TABLE stray (id INTEGER PRIMARY KEY)")
         conn.execute("INSERT INTO stray VALUES (1)")
     with pytest.raises(backup.BackupNotVerified) as raised:
         backup.take_verified(project, database, tmp_path / "backups", tmp_path / "work", "probe")
-    assert re.fullmatch(r"restoring the backup \S+/own-\d{8}T\d{6}Z(-2)?\.xml does not give back the same data: "
+    assert re.fullmatch(r"restoring the backup \S+/own-\d{8}T\d{6}Z(-2)? does not give back the same data: "
                         r"table stray: 1 rows in the database, no table after the restore", str(raised.value)), str(raised.value)
 
     with sqlite3.connect("/" + database.name.lstrip("/")) as conn:
@@ -232,8 +243,50 @@ def test_a_verified_backup_restores_every_value_and_a_lost_row_or_microsecond_is
     monkeypatch.setattr(backup, "FORMAT", "json")
     with pytest.raises(backup.BackupNotVerified) as raised:
         backup.take_verified(project, database, tmp_path / "backups", tmp_path / "work", "probe")
-    assert re.fullmatch(r"restoring the backup \S+/own-\d{8}T\d{6}Z(-\d)?\.json does not give back the same data: "
+    assert re.fullmatch(r"restoring the backup \S+/own-\d{8}T\d{6}Z(-\d)? does not give back the same data: "
                         r"table accounts_user: values differ after the restore", str(raised.value)), str(raised.value)
+
+
+def test_work_model_rows_dumped_before_finflos_get_no_second_workflow_on_restore(tmp_path):
+    """A project that lists its apps before finflo, with a work model that refers to nothing with a
+    natural key (so dumpdata's dependency sort leaves it there): a single dump would load the
+    payments before their workflows, and finflo's signal would give the payment after the gap a
+    second one. The backup loads finflo's file first: same counts, same values."""
+    project = copy_sample_project(tmp_path / "own")
+    settings = project / "config" / "settings.py"
+    text = settings.read_text()
+    for old, new in [('    "finflo",\n    "accounts",\n    "transaction",\n', '    "accounts",\n    "transaction",\n    "finflo",\n'),
+                     ('"WORK_MODEL": ["transaction.Invoice"]', '"WORK_MODEL": ["transaction.Invoice", "transaction.Payment"]')]:
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    settings.write_text(text)
+    database = Database(f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    backup.manage(project, database.url, "migrate", "--noinput", "-v", "0")
+    backup.manage(project, database.url, "shell", "-c", PAYMENTS_WITH_A_GAP)
+    single = tmp_path / "single.xml"  # the counter-run: one dump, in the order the project gives it
+    backup.manage(project, database.url, "dumpdata", "--format", "xml", "--natural-foreign", "-e", "contenttypes",
+                  "-e", "auth.Permission", "-e", "sessions", "-o", str(single))
+    models = re.findall(r'model="([\w.]+)"', single.read_text())
+    assert models.index("transaction.payment") < models.index("finflo.transitionmanager")
+    scratch = Database(f"sqlite:///{tmp_path / 'scratch.sqlite3'}")
+    backup.manage(project, scratch.url, "migrate", "--noinput", "-v", "0")
+    backup.manage(project, scratch.url, "loaddata", str(single))
+    rows = lambda url: {t: v["rows"] for t, v in backup.fingerprint(project, url).items()}  # noqa: E731
+    assert rows(scratch.url)["finflo_transitionmanager"] == rows(database.url)["finflo_transitionmanager"] + 1
+
+    taken = backup.take_verified(project, database, tmp_path / "backups", tmp_path / "work", "probe")
+    assert taken.rows["finflo_transitionmanager"] == 3  # 1 invoice, 2 payments: one workflow each
+
+
+# One invoice and three payments, the first deleted (finflo's post_delete deletes its workflow): the
+# workflows' ids are 1 (the invoice's), 3 and 4. Loaded payments first, the signal gives the two payments
+# workflows 1 and 2; the file's workflow 1 (the invoice's) replaces the first, the second stays.
+PAYMENTS_WITH_A_GAP = (
+    "from accounts.models import Parties; from transaction.models import Currency, Invoice, Payment; "
+    "eur = Currency.objects.create(code='EUR', name='Euro'); party = Parties.objects.create(name='P'); "
+    "invoice = Invoice.objects.create(number='I1', party=party, currency=eur, amount='1.00', issued_on='2026-01-01'); "
+    "payments = [Payment.objects.create(invoice=invoice, amount='1.00', paid_on='2026-01-02') for _ in range(3)]; "
+    "payments[0].delete()")
 
 
 SUB_MILLISECOND_USER = ("import datetime as dt; from accounts.models import User; "

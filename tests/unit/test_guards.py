@@ -185,7 +185,7 @@ class Taken:
         self.calls.append((project, database, folder, work, label))
         if self.error:
             raise self.error
-        return backup.Backup(Path("/backups/own-1.xml"), {"t": 1}, "0" * 64, ["check one", "check two"])
+        return backup.Backup(Path("/backups/own-1"), {"t": 1}, "0" * 64, ["check one", "check two"])
 
 
 def guard_for(rb, notes, tmp_path):
@@ -206,9 +206,9 @@ def test_the_backup_is_taken_once_before_the_first_destructive_cell(make_runbook
     assert taken.calls == [(tmp_path / "own", guard.database, tmp_path / "backups", tmp_path / "work", "probe")]
     assert notes == [
         "backing up the database before 'drop', the first cell that deletes data …",
-        "backup verified: check one", "backup verified: check two", "backup: /backups/own-1.xml",
+        "backup verified: check one", "backup verified: check two", "backup: /backups/own-1",
         "restore it on an empty database, in the project's folder: "
-        "python manage.py migrate && python manage.py loaddata /backups/own-1.xml",
+        "python manage.py migrate && python manage.py loaddata /backups/own-1/finflo.xml /backups/own-1/other-apps.xml",
     ]
     guard.before(rb.cell("again"))
     assert len(taken.calls) == 1

@@ -15,7 +15,7 @@ def command(sources: PageSources, slug: str, cell_id: str) -> str:
     if not cell.commands:
         sources.fail(f"cell {cell_id!r} of runbook {slug!r} runs no shell command (no `!` line)")
     lines, continued = [], False
-    for line in cell.commands_with(sources.runbook(slug).defaults):
+    for line in cell.commands_with(sources.runbook(slug).shown_values(cell)):
         # A continued line (after a trailing backslash) gets no prompt of its own.
         lines.append(line if continued else f"$ {line}")
         continued = line.endswith("\\")

@@ -55,7 +55,7 @@ def commands_reference(sources: PageSources) -> str:
     options: dict[str, set[str]] = {}
     for runbook in sources.all_runbooks():
         for cell in runbook.cells:
-            for command in cell.commands_with(runbook.defaults):
+            for command in cell.commands_with(runbook.shown_values(cell)):
                 for key, words in programs(command):
                     entries.setdefault(key, []).append((command, runbook, cell))
                     options.setdefault(key, set()).update(w.split("=")[0] for w in words if w.startswith("-"))
