@@ -159,6 +159,16 @@ MUTANTS = [
            lambda c: c.notebook("circular-dependency", add_fake_procedure), "build",
            ["docs/how-to/circular-dependency.md:", "does not show cell 'fake-accounts' (procedure)",
             "which runs between 'workaround-makemigrations-transaction' (page line"]),
+    Mutant("a demonstration that deletes migrations leaves its 'Do not run this' block",
+           lambda c: c.replace(CIRCULAR, '??? danger "Do not run this on your project: the procedure without the first pass"',
+                               '??? note "The procedure without the first pass"'),
+           "build", ["docs/how-to/circular-dependency.md:", "demo cell 'without-first-pass-delete' runs on the reader's "
+                     "own project or database"]),
+    Mutant("a demonstration on a throwaway database loses the prefix that points at it",
+           lambda c: c.notebook("circular-dependency", lambda nb: source_of(
+               nb, "old-database-migrate-fails", "DATABASE_URL={old_database_url} ", "")),
+           "build", ["docs/how-to/circular-dependency.md:", "demo cell 'old-database-migrate-fails' runs on the "
+                     "reader's own project or database"]),
     Mutant("a cell the page shows is marked hidden",
            lambda c: c.notebook("circular-dependency", lambda nb: cell(nb, "plan")["metadata"]["runbook"].update(
                hidden="not interesting")),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,74 @@ def test_the_opt_out_class_lets_a_typed_block_through():
 def test_check_page_names_the_page():
     with pytest.raises(pagecheck.PageError, match=r"^docs/how-to/circular-dependency\.md:\n  line 3: a typed"):
         pagecheck.check_page("how-to/circular-dependency.md", "x\n\n$ ls\n", None, MACROS)
+
+
+# -- demonstrations fenced off from the reader's data ----------------------------------------------
+
+SAVE_WORK_MODEL_BLOCK = '''??? danger "Do not run this on your data: a new invoice gets its workflow (creates rows)"
+
+    On the sample project, a new invoice then gets its workflow from finflo's signal (this creates
+    rows; it is not part of the procedure):
+
+    {{ step("circular-dependency", "save-work-model") }}'''
+
+
+def test_the_circular_page_fences_the_demo_that_creates_rows():
+    assert SAVE_WORK_MODEL_BLOCK in CIRCULAR.read_text()
+
+
+def test_a_demo_taken_out_of_its_do_not_run_block_is_refused():
+    unfenced = 'On the sample project, a new invoice gets its workflow:\n\n{{ step("circular-dependency", "save-work-model") }}'
+    [problem] = problems(CIRCULAR.read_text().replace(SAVE_WORK_MODEL_BLOCK, unfenced))
+    assert re.match(r"line \d+: demo cell 'save-work-model' runs on the reader's own project or database: ", problem)
+    assert "throwaway database" in problem and '??? danger "Do not run this' in problem
+
+
+def test_an_open_admonition_does_not_fence_a_demo():
+    opened = SAVE_WORK_MODEL_BLOCK.replace("??? danger", "!!! danger")
+    [problem] = problems(CIRCULAR.read_text().replace(SAVE_WORK_MODEL_BLOCK, opened))
+    assert "demo cell 'save-work-model' runs on the reader's own project" in problem
+
+
+def test_a_procedure_step_inside_a_do_not_run_block_is_refused():
+    step = '{{ step("circular-dependency", "makemigrations-second") }}'
+    text = CIRCULAR.read_text().replace(f"    {step}", f'    ??? danger "Do not run this"\n\n        {step}')
+    [problem] = problems(text)
+    assert re.match(r"line \d+: procedure cell 'makemigrations-second' is inside a \"Do not run this\" block", problem)
+
+
+def _cell(*commands: str, edits: bool = False):
+    return SimpleNamespace(commands=list(commands), edits_files=edits)
+
+
+@pytest.mark.parametrize("commands, isolated", [
+    (["DATABASE_URL={old_database_url} python manage.py migrate"], True),
+    (["DATABASE_URL={old_database_url} python manage.py shell -c \"print(1); print(2)\" > \"$BACKUP_DIR/x.txt\""
+      " && diff \"$BACKUP_DIR/a.txt\" \"$BACKUP_DIR/x.txt\""], True),
+    (["DATABASE_URL={old_database_url} python manage.py migrate && python manage.py flush --noinput"], False),
+    (["DATABASE_URL={other_database_url} python manage.py migrate"], False),
+    (["python manage.py migrate"], False),
+])
+def test_a_demo_is_isolated_only_if_every_command_targets_a_throwaway_database(commands, isolated):
+    runbook = SimpleNamespace(extra_databases=["old"])
+    assert pagecheck._isolated(_cell(*commands), runbook) is isolated
+
+
+@pytest.mark.parametrize("command, reads", [
+    ("python manage.py showmigrations finflo", True),
+    ("python manage.py migrate accounts 0001 --plan", True),
+    ("python manage.py migrate accounts 0001", False),
+    ("python manage.py makemigrations transaction --empty --dry-run", True),
+    ("python manage.py makemigrations transaction --empty", False),
+    ("python manage.py dumpdata accounts > \"$BACKUP_DIR/accounts.json\"", True),
+    ("python manage.py dumpdata accounts > ../accounts.json", False),
+    ("python manage.py shell -c \"from accounts.models import User; print(User.objects.count())\"", True),
+    ("python manage.py shell -c \"from accounts.models import User; User.objects.all().delete()\"", False),
+    ("python manage.py shell -c \"from django.db import connection; connection.cursor().execute('DROP TABLE x')\"", False),
+    ("git status --short", True),
+    ("git restore .", False),
+    ("grep -c finflo accounts/migrations/0001_initial.py || echo none", True),
+    ("python manage.py showmigrations && rm -r accounts/migrations", False),
+])
+def test_what_counts_as_only_reading(command, reads):
+    assert pagecheck._reads_only(_cell(command)) is reads

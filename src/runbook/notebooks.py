@@ -69,6 +69,7 @@ class Cell:
     writes: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     hidden: str | None = None
+    interactive: str | None = None  # a reader's step that needs a terminal: why the run cannot do it
 
     @classmethod
     def from_node(cls, index: int, node) -> "Cell":
@@ -87,6 +88,7 @@ class Cell:
             writes=tuple(meta.get("writes", ())),
             needs=tuple(meta.get("needs", ())),
             hidden=meta.get("hidden"),
+            interactive=meta.get("interactive"),
         )
 
     @property
@@ -233,7 +235,7 @@ def _check_raw_ids(path: Path) -> None:
 
 
 _KNOWN = {"expect": {"exit", "output"},
-          "runbook": {"expect", "engines", "timeout", "destructive", "role", "writes", "needs", "hidden"}}
+          "runbook": {"expect", "engines", "timeout", "destructive", "role", "writes", "needs", "hidden", "interactive"}}
 
 
 def _check_metadata(path: Path, node) -> None:
@@ -259,6 +261,10 @@ def _check_metadata(path: Path, node) -> None:
         return
     if meta.get("role") not in ROLES:
         raise BadInput(f"{where}: runbook.role must be one of {', '.join(ROLES)}, got {meta.get('role')!r}")
+    if "interactive" in meta and not (meta["role"] == "demo" and isinstance(meta["interactive"], str)
+                                      and meta["interactive"].strip()):
+        raise BadInput(f"{where}: runbook.interactive marks a demo cell and says why the run cannot do the step, "
+                       f"got {meta['interactive']!r} on a {meta['role']} cell")
     if meta["role"] == "check" and (meta.get("destructive") or meta.get("writes")):
         raise BadInput(f"{where}: a check is read-only; it can neither be destructive nor write files")
     writes = meta.get("writes", [])

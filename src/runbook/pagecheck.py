@@ -15,6 +15,14 @@ hooks) and by tests/test_pagecheck.py.
    (``{ .bash .not-a-runbook-step }``), which the page shows to readers.
 3. Between ``{{ }}`` only calls of the site's macros with literal arguments; no ``{% %}``
    statements. Comments (HTML or Jinja) do not count as showing a cell.
+4. Demonstrations are fenced off from the reader's data: a ``demo`` cell is shown inside a
+   collapsed admonition titled "Do not run this…" (``??? danger "Do not run this on your data: …"``)
+   unless every command of it points at one of the runbook's throwaway databases
+   (``DATABASE_URL={<name>_database_url} python manage.py …``) or only reads (``showmigrations``,
+   ``migrate --plan``, ``makemigrations --dry-run``, ``sqlflush``, ``dumpdata`` into ``$BACKUP_DIR``,
+   read-only git, ``grep``, ``ls``), or is a reader's step the run cannot drive (``runbook.interactive``:
+   ``createsuperuser`` at a terminal). A ``procedure`` cell is never inside such a block: it is what
+   the reader runs.
 """
 from __future__ import annotations
 
@@ -33,6 +41,21 @@ SHOWN_ROLES = ("demo", "procedure")
 _COMMENT = re.compile(r"<!--.*?-->|\{#.*?#\}", re.S)
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.S)
 _FENCE = re.compile(r"^(?P<prefix>[ \t>]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_DO_NOT_RUN = re.compile(r"""^(?P<indent>[ \t]*)\?\?\?\+?[ \t]+[\w-]+[ \t]+"Do not run this""")
+# Commands that change neither the database nor the project's files (a whole command each).
+_READS_ONLY = [re.compile(p) for p in (
+    r"python manage\.py (showmigrations|sqlflush|sqlmigrate|check|diffsettings)\b[^>|;&]*",
+    r"python manage\.py migrate\b[^>|;&]*--(plan|check)\b[^>|;&]*",
+    r"python manage\.py makemigrations [^>|;&]*--dry-run\b[^>|;&]*",
+    r"python manage\.py dumpdata\b[^>|;&]*(> \"\$BACKUP_DIR/[\w.-]+\")?",
+    r"git (status|ls-files|diff|log|show)\b[^>|;&]*",
+    r"(grep|ls|cat|head|tail|wc|test|diff|echo)\b[^>|;&]*",
+    # A shell one-liner that only reads: nothing in it creates, saves, deletes or writes SQL.
+    r"python manage\.py shell (-v 0 )?-c \"(?![^\"]*(create|save|delete|update|bulk_|call_command|setattr"
+    r"|INSERT|UPDATE|DELETE|DROP|ALTER|TRUNCATE|CREATE))[^\"]*\"( > \"\$BACKUP_DIR/[\w.-]+\")?",
+)]
+# Shell words for splitting a command at its separators: quoted strings stay whole.
+_TOKENS = re.compile(r"""("[^"]*"|'[^']*'|&&|\|\|?|;|[^"'&|;]+|&)""")
 _HTML_SHELL = re.compile(r"""class=["'][^"']*\blanguage-(%s)\b""" % "|".join(map(re.escape, SHELL_LANGUAGES)))
 
 
@@ -61,6 +84,7 @@ def problems_of(markdown: str, runbook: Runbook | None, macros: tuple[str, ...])
     problems += typed_shell(visible)
     if runbook is not None:
         problems += cell_problems(calls, runbook)
+        problems += fencing_problems(calls, runbook, visible)
     return problems
 
 
@@ -140,6 +164,26 @@ def cell_problems(calls: list[MacroCall], runbook: Runbook) -> list[str]:
     return problems
 
 
+def fencing_problems(calls: list[MacroCall], runbook: Runbook, markdown: str) -> list[str]:
+    """Demonstrations a reader could copy onto their own data, and procedure steps hidden as demos."""
+    lines = markdown.splitlines()
+    problems = []
+    for call, name in _named_cells(calls, runbook.slug):
+        cell = runbook.cells_by_id.get(name)
+        if cell is None or cell.role not in SHOWN_ROLES:
+            continue
+        fenced = _inside_do_not_run(lines, call.line)
+        if (cell.role == "demo" and not fenced and not cell.interactive and not _isolated(cell, runbook)
+                and not _reads_only(cell)):
+            problems.append(f"line {call.line}: demo cell {name!r} runs on the reader's own project or database: "
+                            "point every command at a throwaway database (DATABASE_URL={<name>_database_url} …) "
+                            "or show it inside a collapsed ??? danger \"Do not run this…\" block")
+        elif cell.role == "procedure" and fenced:
+            problems.append(f"line {call.line}: procedure cell {name!r} is inside a \"Do not run this\" block, "
+                            "but it is a step the reader runs")
+    return problems
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 def _body(line: str) -> str:
@@ -174,6 +218,57 @@ def _shown_cells(calls: list[MacroCall], runbook: Runbook) -> dict[str, int]:
         if name in runbook.cells_by_id:
             shown.setdefault(name, call.line)
     return shown
+
+
+def _inside_do_not_run(lines: list[str], line: int) -> bool:
+    """Whether source line ``line`` (1-based) is in the body of a collapsed "Do not run this" admonition."""
+    width = _width(lines[line - 1])
+    for text in reversed(lines[: line - 1]):
+        if not text.strip() or _width(text) >= width:
+            continue
+        width = _width(text)  # an enclosing block: a list item, an admonition, a tab
+        if _DO_NOT_RUN.match(text):
+            return True
+        if width == 0:
+            return False
+    return False
+
+
+def _width(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+
+
+def _isolated(cell: Cell, runbook: Runbook) -> bool:
+    """The cell's commands run against the runbook's throwaway databases (or only read)."""
+    prefixes = tuple(f"DATABASE_URL={{{name}_database_url}} " for name in runbook.extra_databases)
+    parts = _command_parts(cell)
+    return bool(prefixes) and any(p.startswith(prefixes) for p in parts) and not cell.edits_files and all(
+        p.startswith(prefixes) or _reads(p) for p in parts)
+
+
+def _reads_only(cell: Cell) -> bool:
+    """Every part of every command of the cell only reads: see _READS_ONLY."""
+    parts = _command_parts(cell)
+    return bool(parts) and not cell.edits_files and all(_reads(part) for part in parts)
+
+
+def _reads(command: str) -> bool:
+    return any(pattern.fullmatch(command) for pattern in _READS_ONLY)
+
+
+def _command_parts(cell: Cell) -> list[str]:
+    """The cell's commands split at ``&&``, ``||``, ``;`` and pipes outside quotes."""
+    parts = []
+    for command in cell.commands:
+        current = ""
+        for token in _TOKENS.findall(command):
+            if token in ("&&", "||", "|", ";"):
+                parts.append(current.strip())
+                current = ""
+            else:
+                current += token
+        parts.append(current.strip())
+    return [part for part in parts if part]
 
 
 def _sibling_stem(cell: Cell) -> str | None:
