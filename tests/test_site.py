@@ -133,6 +133,17 @@ def test_every_page_is_built_and_every_runbook_is_published(site):
         assert (site / page).is_file(), page
 
 
+def test_every_navigation_title_is_its_pages_heading(site):
+    home = (site / "index.html").read_text()
+    titles = {}
+    for link in re.finditer(r'<a href="([\w/-]+/)" class="md-nav__link">\s*<span class="md-ellipsis">(.*?)</span>', home, re.S):
+        titles[link.group(1)] = html.unescape(re.sub(r"<[^>]+>", "", link.group(2))).strip()
+    assert {f"how-to/{p.stem}/" for p in (DOCS / "how-to").glob("*.md")} <= set(titles), titles
+    for path, title in titles.items():
+        heading = re.search(r"<h1[^>]*>(.*?)</h1>", (site / path / "index.html").read_text(), re.S)
+        assert title == html.unescape(re.sub(r"<[^>]+>", "", heading.group(1))).strip().rstrip("¶").strip(), path
+
+
 def test_every_command_shown_is_run_by_a_runbook(site):
     from runbook import notebooks
 
