@@ -89,7 +89,7 @@ CASES = {
         "error: runbook loose-expect.ipynb, cell 'x': runbook.expect takes only 'exit' and 'output', got {{'output': '1', 'stdout': '1'}}"),
     "unknown cell metadata": (
         ["run", "loose-meta"],
-        "error: runbook loose-meta.ipynb, cell 'x': unknown runbook metadata ['stdout'] (known: destructive, engines, expect, hidden, needs, role, timeout, writes)"),
+        "error: runbook loose-meta.ipynb, cell 'x': unknown runbook metadata ['stdout'] (known: destructive, engines, expect, hidden, interactive, needs, role, timeout, writes)"),
     "timeout that is not a number": (
         ["run", "bad-timeout"],
         "error: runbook bad-timeout.ipynb, cell 'x': runbook.timeout must be a positive number of seconds, got 'soon'"),
