@@ -4,7 +4,6 @@ import re
 import sys
 
 import pexpect
-import yaml
 
 from runbook import notebooks
 from runbook.executor import copy_sample_project
@@ -162,11 +161,3 @@ def test_at_a_terminal_createsuperuser_asks_what_the_page_says_and_makes_a_super
         f"u = authenticate(username='maja', password='a-long-Reader-secret-42'); print(u.is_superuser)\"",
         cwd=str(project), env=env, encoding="utf-8")
     assert login.strip() == "True"
-
-
-def test_the_navigation_title_is_the_pages_heading():
-    heading = PAGE.read_text().splitlines()[0].removeprefix("# ")
-    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
-    guides = next(item["How-to guides"] for item in config["nav"] if isinstance(item, dict) and "How-to guides" in item)
-    assert {"how-to/reset-database.md": heading} == {v: k for entry in guides for k, v in entry.items()
-                                                     if v == "how-to/reset-database.md"}
