@@ -242,6 +242,8 @@ def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
         if cell.destructive:
             assert f"{cell.id}  [procedure; DELETES DATA" in result.stdout
     assert result.stdout.rstrip().endswith("All preconditions hold.")
+    if "backup_dir" in runbook.defaults:  # not the sample's '..': files go where the run will put them
+        assert "  backup_dir = \"the run's audit folder\"" in result.stdout
     if any(_MIGRATES.search(c) for s in runbook.operator_cells for c in s.commands_with(runbook.defaults)):
         assert "Django's plan, on the database as it is now" in result.stdout
     assert snapshot(op.path) == files and op.fingerprint() == db

@@ -65,6 +65,9 @@ class Plan:
         return next((s for s in self.steps if s.deletes_data), None)
 
 
+AUDIT_FOLDER = "the run's audit folder"
+
+
 def make_plan(runbook: Runbook, project: Path, database_url: str | None, params: dict[str, str],
               allow_dirty: bool = False, ask_django: bool = True) -> Plan:
     """Everything an operator run would do, decided without changing anything."""
@@ -74,6 +77,8 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
                        "e.g. postgres://me@localhost/myapp_copy")
     databases.Database(database_url).check_reachable()
     values = {**runbook.defaults, **params, "project_dir": str(project), "database_url": database_url}
+    if "backup_dir" in runbook.defaults and "backup_dir" not in params:
+        values["backup_dir"] = AUDIT_FOLDER  # the sample's default ('..') is never used against a project
     plan = Plan(runbook, project, database_url, values)
     plan.changes = projectfiles.uncommitted_changes(project)
     env = preconditions.command_env(database_url)
