@@ -210,3 +210,14 @@ def test_a_bad_macro_stops_the_build_with_one_line(call, message):
     assert str(raised.value).startswith(message), str(raised.value)
     assert "\n" not in str(raised.value)
     assert repository() == before
+
+
+def test_a_reader_who_closes_the_pipe_gets_no_traceback():
+    """`runbook list | head -1` with head gone before the first line: exit 141, as a shell tool, and quiet."""
+    proc = subprocess.Popen([sys.executable, "-m", "runbook.cli", "list"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # long before the interpreter has started and printed anything
+    with proc.stderr:
+        stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, stderr
+    assert "Traceback" not in stderr and stderr == ""

@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     except databases.DropFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `runbook plan … | head`: the reader has what they wanted, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 class Terminated(KeyboardInterrupt):
