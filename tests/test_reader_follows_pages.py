@@ -396,7 +396,7 @@ def _reset(reader, before, after):
     # The page's first step: an XML backup in $BACKUP_DIR that holds the reader's rows (the page's
     # demonstration restores it; the backup page compares every value of such a restore).
     backups = sorted(reader.backup_dir.glob("*.xml")) if reader.backup_dir else []
-    text = backups[0].read_text() if len(backups) == 1 else ""
+    text = "".join(b.read_text() for b in backups)  # finflo's file and the other apps' (the backup page's pair)
     names = [f"NV-2024-{i:04d}" for i in range(12)] + [f"nordvik.{n}" for n in ("maja", "oskar", "linnea", "emil")]
     result.append(("a backup holding the reader's invoices and users was written to $BACKUP_DIR first",
                    all(f">{name}<" in text for name in names), f"backups: {[b.name for b in backups]}"))

@@ -120,7 +120,7 @@ def test_each_final_check_fails_when_the_reset_is_not_done(record_of):
 def test_the_backup_restores_every_object_and_no_second_workflow(record_of):
     record = record_of(SLUG)
     saved = int(succeeded(record.cell("backup"))[-1].removeprefix("objects saved: "))
-    assert succeeded(record.cell("restore-loaddata")) == [f"Installed {saved} object(s) from 1 fixture(s)"]
+    assert succeeded(record.cell("restore-loaddata")) == [f"Installed {saved} object(s) from 2 fixture(s)"]
     counts = dict(line.split() for line in succeeded(record.cell("restore-tables"))[:-1])
     assert (counts["transaction_invoice"], counts["finflo_transitionmanager"], counts["finflo_workflowitems"]) == ("1", "1", "1")
 
