@@ -236,7 +236,7 @@ def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
     assert result.returncode == 0, result.stdout + result.stderr
     runbook = notebooks.find(slug)
     steps = [line.split()[1] for line in result.stdout.splitlines() if line[:6].strip().rstrip(".").isdigit()]
-    assert steps == [c.id for c in runbook.operator_cells if not c.is_parameters]
+    assert steps == [c.id for c in runbook.operator_cells if not c.is_parameters and c.runs_on("sqlite")]
     assert not any(c.role == "demo" for c in runbook.cells if c.id in steps)
     for cell in runbook.operator_cells:
         if cell.destructive:
@@ -335,7 +335,7 @@ def test_a_program_the_procedure_runs_missing_from_path_is_refused(tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "PATH": str(bin_dir), "HOME": str(home)})
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "needs the programs grep, rm; not on PATH: rm" in result.stderr
+    assert "needs the programs cat, grep, rm; not on PATH: rm" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert snapshot(op.path) == files and op.fingerprint() == db and not (tmp_path / "backups").exists()
 

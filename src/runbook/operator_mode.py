@@ -85,14 +85,15 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     found = preconditions.probe(project, env, runbook.needs)
     for check in preconditions.check_found(runbook, found):
         plan.preconditions.append((f"needs {check.describe()}", check.holds))
-    tools = preconditions.program_check(runbook, databases.engine_of(database_url), env["PATH"])
+    engine = databases.engine_of(database_url)
+    tools = preconditions.program_check(runbook, engine, env["PATH"])
     if tools.needed:
         plan.preconditions.append((f"needs {tools.describe()}", tools.holds))
     plan.preconditions += _parameter_conditions(runbook, params)
     plan.preconditions.append(_tree_condition(plan.changes, allow_dirty))
     plan.preconditions.append(_database_condition(database_url, found.get("database", {}), project))
     for cell in runbook.operator_cells:
-        if cell.is_parameters:
+        if cell.is_parameters or not cell.runs_on(engine):  # another engine's step (its tab on the page)
             continue
         plan.steps.append(Step(cell, cell.commands_with(values), list(cell.writes), cell.destructive))
     migrating = next((s for s in plan.steps if any(_MIGRATES.search(c) for c in s.commands)), None)
