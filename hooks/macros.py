@@ -128,14 +128,28 @@ class _Site:
         uri = self._page_uri()
         if self.env.page.meta.get("render_macros") is False:
             self.sources.fail("render_macros: false would show its macros' sources instead of what they prove")
-        runbook = None
-        if uri.startswith("how-to/") and uri.count("/") == 1:
-            runbook = self.sources.runbook(posixpath.splitext(posixpath.basename(uri))[0])
+        runbook, companion = None, None
+        section, _, name = uri.partition("/")
+        slug = posixpath.splitext(name)[0]
+        if section == "how-to" and "/" not in name:
+            runbook = self.sources.runbook(slug)
+            companion = self._source(f"explanation/{slug}.md")
+        elif section == "explanation" and "/" not in name and slug in self._runbook_slugs():
+            # The runbook's explanation page: its demonstrations, shown from the same cells.
+            runbook = self.sources.runbook(slug)
+            companion = self._source(f"how-to/{slug}.md")
         try:
-            pagecheck.check_page(uri, markdown, runbook, MACROS)
+            pagecheck.check_page(uri, markdown, runbook, MACROS, companion)
         except pagecheck.PageError as exc:
             raise MacroError(str(exc)) from None
         self.checked.add(uri)
+
+    def _runbook_slugs(self) -> set[str]:
+        return {runbook.slug for runbook in self.sources.all_runbooks()}
+
+    def _source(self, uri: str) -> str | None:
+        path = Path(self.env.conf["docs_dir"]) / uri
+        return path.read_text(encoding="utf-8") if path.exists() else None
 
     def _page_uri(self) -> str:
         page = getattr(self.env, "page", None)

@@ -1,6 +1,7 @@
 """src/runbook/pagecheck.py on the real pages and on small spoiled sources (no build, no records)."""
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 from types import SimpleNamespace
@@ -117,17 +118,16 @@ def test_the_circular_page_fences_the_demo_that_creates_rows():
     assert SAVE_WORK_MODEL_BLOCK in CIRCULAR.read_text()
 
 
-def test_a_demo_taken_out_of_its_do_not_run_block_is_refused():
-    unfenced = 'On the sample project, a new invoice gets its workflow:\n\n{{ step("circular-dependency", "save-work-model") }}'
-    [problem] = problems(CIRCULAR.read_text().replace(SAVE_WORK_MODEL_BLOCK, unfenced))
-    assert re.match(r"line \d+: demo cell 'save-work-model' runs on the reader's own project or database: ", problem)
-    assert "throwaway database" in problem and '??? danger "Do not run this' in problem
-
-
-def test_an_open_admonition_does_not_fence_a_demo():
-    opened = SAVE_WORK_MODEL_BLOCK.replace("??? danger", "!!! danger")
-    [problem] = problems(CIRCULAR.read_text().replace(SAVE_WORK_MODEL_BLOCK, opened))
-    assert "demo cell 'save-work-model' runs on the reader's own project" in problem
+def test_a_demo_that_loses_its_sample_only_settings_is_refused():
+    text = CIRCULAR.read_text()
+    runbook = notebooks.find("circular-dependency")
+    cell = runbook.cell("save-work-model")
+    spoiled = cell.source.replace(" --settings=config.sample_only", "")
+    [problem] = pagecheck.fencing_problems(
+        pagecheck.macro_calls(text, MACROS)[0],
+        _with_source(runbook, "save-work-model", spoiled), text)
+    assert re.match(r"line \d+: demo cell 'save-work-model' would run on a reader's own project or database "
+                    r"when copied: give each manage.py command --settings=config.sample_only", problem)
 
 
 def test_a_procedure_step_inside_a_do_not_run_block_is_refused():
@@ -137,21 +137,30 @@ def test_a_procedure_step_inside_a_do_not_run_block_is_refused():
     assert re.match(r"line \d+: procedure cell 'makemigrations-second' is inside a \"Do not run this\" block", problem)
 
 
+def _with_source(runbook, cell_id, source):
+    """The runbook with one cell's source replaced (its commands re-read from it)."""
+    cells = [dataclasses.replace(c, source=source) if c.id == cell_id else c for c in runbook.cells]
+    return dataclasses.replace(runbook, cells=cells)
+
+
 def _cell(*commands: str, edits: bool = False):
     return SimpleNamespace(commands=list(commands), edits_files=edits)
 
 
-@pytest.mark.parametrize("commands, isolated", [
-    (["DATABASE_URL={old_database_url} python manage.py migrate"], True),
-    (["DATABASE_URL={old_database_url} python manage.py shell -c \"print(1); print(2)\" > \"$BACKUP_DIR/x.txt\""
+@pytest.mark.parametrize("commands, closed", [
+    (["THROWAWAY_DATABASE_URL={old_database_url} python manage.py migrate --settings=config.sample_only"], True),
+    (["python manage.py shell --settings=config.sample_only -c \"print(1); print(2)\" > \"$BACKUP_DIR/x.txt\""
       " && diff \"$BACKUP_DIR/a.txt\" \"$BACKUP_DIR/x.txt\""], True),
-    (["DATABASE_URL={old_database_url} python manage.py migrate && python manage.py flush --noinput"], False),
-    (["DATABASE_URL={other_database_url} python manage.py migrate"], False),
+    (["python manage.py migrate --settings=config.sample_only && python manage.py flush --noinput"], False),
+    (["DATABASE_URL={old_database_url} python manage.py migrate"], False),  # Django reads no DATABASE_URL
     (["python manage.py migrate"], False),
+    (["test -f config/sample_only.py && rm -r accounts/migrations && git status --short"], True),
+    (["test -f config/sample_only.py || rm -r accounts/migrations"], False),
+    (["rm -r accounts/migrations && test -f config/sample_only.py"], False),
+    (["python manage.py showmigrations", "rm -r accounts/migrations"], False),
 ])
-def test_a_demo_is_isolated_only_if_every_command_targets_a_throwaway_database(commands, isolated):
-    runbook = SimpleNamespace(extra_databases=["old"])
-    assert pagecheck._isolated(_cell(*commands), runbook) is isolated
+def test_a_demo_fails_closed_only_if_every_command_stops_outside_the_sample(commands, closed):
+    assert pagecheck.fails_closed(_cell(*commands)) is closed
 
 
 @pytest.mark.parametrize("command, reads", [
@@ -172,3 +181,21 @@ def test_a_demo_is_isolated_only_if_every_command_targets_a_throwaway_database(c
 ])
 def test_what_counts_as_only_reading(command, reads):
     assert pagecheck._reads_only(_cell(command)) is reads
+
+
+# -- a how-to and its explanation page show the runbook's cells between them ------------------------
+
+def test_a_demo_shown_on_the_explanation_page_counts_as_shown():
+    step = '{{ step("circular-dependency", "save-work-model") }}'
+    assert step in CIRCULAR.read_text()
+    how_to = CIRCULAR.read_text().replace(step, "")
+    runbook = notebooks.find("circular-dependency")
+    assert any("does not show cell 'save-work-model'" in p for p in pagecheck.problems_of(how_to, runbook, MACROS))
+    assert pagecheck.problems_of(how_to, runbook, MACROS, companion=f"# Why\n\n{step}\n") == []
+
+
+def test_a_procedure_step_on_the_explanation_page_is_refused():
+    runbook = notebooks.find("circular-dependency")
+    [problem] = pagecheck.problems_of('# Why\n\n{{ step("circular-dependency", "migrate") }}\n', runbook, MACROS,
+                                      companion=CIRCULAR.read_text(), procedure_page=False)
+    assert re.match(r"line 3: shows procedure cell 'migrate': a procedure step belongs on the how-to page", problem)

@@ -124,6 +124,35 @@ def test_every_how_to_page_has_its_runbook_and_every_runbook_its_page():
     assert pages == runbooks, f"pages without runbooks: {pages - runbooks}; runbooks without pages: {runbooks - pages}"
 
 
+# A how-to page is the procedure (issue 25): its article's text, tags stripped, collapsed blocks
+# included, stays within a budget, and its first numbered step comes within the first screen.
+HOW_TO_BUDGET = 12_000
+FIRST_STEP_WITHIN = 2_500
+ARTICLE = re.compile(r'<article class="md-content__inner[^"]*">(.*?)</article>', re.S)
+
+
+def article_text(page_html: str) -> tuple[str, int | None]:
+    """The article's text, and where its first numbered step (the first ``<ol>`` item) starts in it."""
+    article = ARTICLE.search(page_html).group(1)
+    article = re.sub(r'<a class="headerlink"[^>]*>.*?</a>', "", article, flags=re.S)  # the ¶ permalinks
+    marker = "\x00"
+    first = re.search(r"<ol[^>]*>\s*<li[^>]*>", article)
+    if first:
+        article = article[:first.end()] + marker + article[first.end():]
+    text = html.unescape(re.sub(r"<[^>]+>", "", article))
+    text = re.sub(r"\s+", " ", text).strip()
+    start = text.find(marker)
+    return text.replace(marker, ""), (start if start >= 0 else None)
+
+
+@pytest.mark.parametrize("slug", sorted(p.stem for p in RUNBOOKS.glob("*.ipynb")))
+def test_a_how_to_page_is_the_procedure_on_one_screen(site, slug):
+    text, first_step = article_text((site / "how-to" / slug / "index.html").read_text())
+    assert len(text) <= HOW_TO_BUDGET, f"how-to/{slug}: {len(text):,} characters of article text (budget {HOW_TO_BUDGET:,})"
+    assert first_step is not None, f"how-to/{slug}: no numbered procedure"
+    assert first_step <= FIRST_STEP_WITHIN, f"how-to/{slug}: the first step starts at character {first_step:,}"
+
+
 def test_every_page_is_built_and_every_runbook_is_published(site):
     for slug in (p.stem for p in RUNBOOKS.glob("*.ipynb")):
         assert (site / "how-to" / slug / "index.html").is_file()

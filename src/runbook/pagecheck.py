@@ -15,14 +15,17 @@ hooks) and by tests/test_pagecheck.py.
    (``{ .bash .not-a-runbook-step }``), which the page shows to readers.
 3. Between ``{{ }}`` only calls of the site's macros with literal arguments; no ``{% %}``
    statements. Comments (HTML or Jinja) do not count as showing a cell.
-4. Demonstrations are fenced off from the reader's data: a ``demo`` cell is shown inside a
-   collapsed admonition titled "Do not run this…" (``??? danger "Do not run this on your data: …"``)
-   unless every command of it points at one of the runbook's throwaway databases
-   (``DATABASE_URL={<name>_database_url} python manage.py …``) or only reads (``showmigrations``,
+4. Demonstrations fail closed: a ``demo`` cell a page shows either only reads (``showmigrations``,
    ``migrate --plan``, ``makemigrations --dry-run``, ``sqlflush``, ``dumpdata`` into ``$BACKUP_DIR``,
-   read-only git, ``grep``, ``ls``), or is a reader's step the run cannot drive (``runbook.interactive``:
-   ``createsuperuser`` at a terminal). A ``procedure`` cell is never inside such a block: it is what
-   the reader runs.
+   read-only git, ``grep``, ``ls``), or every ``manage.py`` command of it names the settings only the
+   sample project has (``--settings=config.sample_only``, with ``THROWAWAY_DATABASE_URL=…`` for a
+   throwaway database) and every other command that writes runs behind ``test -f
+   config/sample_only.py &&``: copied into another project, the line stops before it touches
+   anything, whatever that project's settings read (Django reads no ``DATABASE_URL``). A reader's
+   step the run cannot drive (``runbook.interactive``: ``createsuperuser`` at a terminal) is shown
+   as it is. A demo that edits files is shown inside a collapsed admonition titled "Do not run
+   this…" (``??? danger "Do not run this on your data: …"``). A ``procedure`` cell is never inside
+   such a block: it is what the reader runs.
 """
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ CELL_MACROS = ("command", "output", "step", "engine_outputs", "edit")
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console", "zsh", "shell-session", "sh-session", "shellsession"}
 OPT_OUT = "not-a-runbook-step"
 SHOWN_ROLES = ("demo", "procedure")
+# Only the sample project has these settings: a demonstration copied elsewhere stops (rule 4).
+SAMPLE_ONLY_SETTINGS = "--settings=config.sample_only"
+SAMPLE_ONLY_GUARD = "test -f config/sample_only.py && "
 
 _COMMENT = re.compile(r"<!--.*?-->|\{#.*?#\}", re.S)
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.S)
@@ -71,21 +77,36 @@ class MacroCall:
     line: int
 
 
-def check_page(uri: str, markdown: str, runbook: Runbook | None, macros: tuple[str, ...]) -> None:
-    """Raise PageError naming ``docs/<uri>`` and every problem of its source."""
-    problems = problems_of(markdown, runbook, macros)
+def check_page(uri: str, markdown: str, runbook: Runbook | None, macros: tuple[str, ...],
+               companion: str | None = None) -> None:
+    """Raise PageError naming ``docs/<uri>`` and every problem of its source.
+
+    ``companion`` is the source of the runbook's other page (a how-to's explanation page
+    ``explanation/<slug>.md``, or the how-to of an explanation page): the two show its cells between them.
+    """
+    problems = problems_of(markdown, runbook, macros, companion, procedure_page=uri.startswith("how-to/"))
     if problems:
         raise PageError(f"docs/{uri}:\n  " + "\n  ".join(problems))
 
 
-def problems_of(markdown: str, runbook: Runbook | None, macros: tuple[str, ...]) -> list[str]:
-    visible = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
+def problems_of(markdown: str, runbook: Runbook | None, macros: tuple[str, ...], companion: str | None = None,
+                procedure_page: bool = True) -> list[str]:
+    visible = _visible(markdown)
     calls, problems = macro_calls(visible, macros)
     problems += typed_shell(visible)
     if runbook is not None:
-        problems += cell_problems(calls, runbook)
+        elsewhere = macro_calls(_visible(companion), macros)[0] if companion is not None else []
+        problems += cell_problems(calls, runbook, elsewhere)
         problems += fencing_problems(calls, runbook, visible)
+        if not procedure_page:
+            problems += [f"line {call.line}: shows procedure cell {name!r}: a procedure step belongs on the how-to "
+                         "page, once" for call, name in _named_cells(calls, runbook.slug)
+                         if name in runbook.cells_by_id and runbook.cells_by_id[name].role == "procedure"]
     return problems
+
+
+def _visible(markdown: str) -> str:
+    return _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
 
 
 def macro_calls(markdown: str, macros: tuple[str, ...]) -> tuple[list[MacroCall], list[str]]:
@@ -138,10 +159,12 @@ def typed_shell(markdown: str) -> list[str]:
     return problems
 
 
-def cell_problems(calls: list[MacroCall], runbook: Runbook) -> list[str]:
-    """Every demo and procedure cell shown, nothing hidden shown, shown cells in runbook order."""
+def cell_problems(calls: list[MacroCall], runbook: Runbook, elsewhere: list[MacroCall] = ()) -> list[str]:
+    """Every demo and procedure cell shown (here or on the companion page, ``elsewhere``), nothing
+    hidden shown, and the cells this page shows in runbook order."""
     cells = [c for c in runbook.cells if not c.is_parameters]
     shown = _shown_cells(calls, runbook)
+    shown_anywhere = _shown_cells(list(elsewhere), runbook) | shown
     rank = _ranks(cells)
     problems = [f"line {call.line}: runbook {runbook.slug!r} has no cell {name!r}"
                 for call, name in _named_cells(calls, runbook.slug) if name not in runbook.cells_by_id]
@@ -149,7 +172,7 @@ def cell_problems(calls: list[MacroCall], runbook: Runbook) -> list[str]:
         if cell.hidden and cell.id in shown:
             problems.append(f"shows cell {cell.id!r} (line {shown[cell.id]}), which runbook "
                             f"{runbook.slug!r} marks hidden ({cell.hidden!r}): remove one or the other")
-        elif not cell.hidden and cell.role in SHOWN_ROLES and cell.id not in shown:
+        elif not cell.hidden and cell.role in SHOWN_ROLES and cell.id not in shown_anywhere:
             before, after = _neighbours(cells, cell, shown)
             problems.append(f"does not show cell {cell.id!r} ({cell.role}) of runbook {runbook.slug!r}, which runs "
                             f"between {before} and {after}: show it with a macro, or mark it runbook.hidden "
@@ -173,11 +196,14 @@ def fencing_problems(calls: list[MacroCall], runbook: Runbook, markdown: str) ->
         if cell is None or cell.role not in SHOWN_ROLES:
             continue
         fenced = _inside_do_not_run(lines, call.line)
-        if (cell.role == "demo" and not fenced and not cell.interactive and not _isolated(cell, runbook)
-                and not _reads_only(cell)):
-            problems.append(f"line {call.line}: demo cell {name!r} runs on the reader's own project or database: "
-                            "point every command at a throwaway database (DATABASE_URL={<name>_database_url} …) "
-                            "or show it inside a collapsed ??? danger \"Do not run this…\" block")
+        if cell.role == "demo" and not cell.interactive and not fails_closed(cell):
+            problems.append(f"line {call.line}: demo cell {name!r} would run on a reader's own project or database "
+                            f"when copied: give each manage.py command {SAMPLE_ONLY_SETTINGS} "
+                            f"(THROWAWAY_DATABASE_URL={{<name>_database_url}} for a throwaway database) and put "
+                            f"{SAMPLE_ONLY_GUARD!r} before any other command that writes")
+        elif cell.role == "demo" and cell.edits_files and not fenced:
+            problems.append(f"line {call.line}: demo cell {name!r} edits the sample's files: show it inside a "
+                            "collapsed ??? danger \"Do not run this…\" block")
         elif cell.role == "procedure" and fenced:
             problems.append(f"line {call.line}: procedure cell {name!r} is inside a \"Do not run this\" block, "
                             "but it is a step the reader runs")
@@ -238,12 +264,14 @@ def _width(line: str) -> int:
     return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
 
 
-def _isolated(cell: Cell, runbook: Runbook) -> bool:
-    """The cell's commands run against the runbook's throwaway databases (or only read)."""
-    prefixes = tuple(f"DATABASE_URL={{{name}_database_url}} " for name in runbook.extra_databases)
-    parts = _command_parts(cell)
-    return bool(prefixes) and any(p.startswith(prefixes) for p in parts) and not cell.edits_files and all(
-        p.startswith(prefixes) or _reads(p) for p in parts)
+def fails_closed(cell: Cell) -> bool:
+    """Every command of the cell only reads, or stops in any project but the sample (rule 4)."""
+    for command in cell.commands:
+        if command.startswith(SAMPLE_ONLY_GUARD) and "||" not in command:
+            continue  # `test -f config/sample_only.py && a && b`: nothing after the guard runs elsewhere
+        if not all(_reads(part) or SAMPLE_ONLY_SETTINGS in part for part in _parts(command)):
+            return False
+    return True
 
 
 def _reads_only(cell: Cell) -> bool:
@@ -258,16 +286,18 @@ def _reads(command: str) -> bool:
 
 def _command_parts(cell: Cell) -> list[str]:
     """The cell's commands split at ``&&``, ``||``, ``;`` and pipes outside quotes."""
-    parts = []
-    for command in cell.commands:
-        current = ""
-        for token in _TOKENS.findall(command):
-            if token in ("&&", "||", "|", ";"):
-                parts.append(current.strip())
-                current = ""
-            else:
-                current += token
-        parts.append(current.strip())
+    return [part for command in cell.commands for part in _parts(command)]
+
+
+def _parts(command: str) -> list[str]:
+    parts, current = [], ""
+    for token in _TOKENS.findall(command):
+        if token in ("&&", "||", "|", ";"):
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += token
+    parts.append(current.strip())
     return [part for part in parts if part]
 
 
