@@ -11,7 +11,8 @@ sample project (sampleproject/) and the records of the last `runbook validate`
     {{ edit("slug", "cell") }}            a replace_in_file cell as BEFORE/AFTER tabs
     {{ file_excerpt("path", start="regex", end="regex") }}  lines of a sample-project file
     {{ status("slug") }}                  where and when the runbook was validated, and a download
-    {{ operator_box("slug") }}            "Run this on your project": the procedure and the exact commands
+    {{ operator_box("slug") }}            one line: the `runbook plan` line for the reader's own project
+    {{ runbook_commands() }}              every page's `runbook plan`/`run` lines (reference/runbook.md)
     {{ commands_reference() }}, {{ error_index() }}, {{ status_table() }}  the reference and status pages
     {{ benchmark_results() }}             the last benchmarks/run.py results (a note if there are none)
 
@@ -38,7 +39,7 @@ from runbook.pages import cell_macros, commands_reference, error_index, sample_f
 from runbook.pages.sources import MacroError, PageSources  # MacroError stays macros.MacroError too
 
 MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt", "status", "operator_box",
-          "commands_reference", "status_table", "error_index", "benchmark_results")
+          "commands_reference", "status_table", "error_index", "benchmark_results", "runbook_commands")
 _MACRO_LINE = re.compile(
     r"^(?P<indent>[ \t]+)\{\{(?P<call>\s*(?:%s)\s*\(.*\))\s*\}\}[ \t]*$" % "|".join(MACROS), re.M
 )
@@ -108,6 +109,9 @@ class _Site:
 
     def operator_box(self, slug: str) -> str:
         return summary_macros.operator_box(self.sources, slug)
+
+    def runbook_commands(self) -> str:
+        return summary_macros.runbook_commands(self.sources)
 
     def status_table(self) -> str:
         return summary_macros.status_table(self.sources)

@@ -118,3 +118,21 @@ def _git_status() -> str:
         ["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
         capture_output=True, text=True, check=True,
     ).stdout
+
+
+# What the sample project needs, pinned by constraints.txt; no `runbook`, no Jupyter.
+READER_PACKAGES = ["django", "finflo", "djangorestframework", "dj-database-url", "psycopg[binary]", "PyMySQL"]
+
+
+@pytest.fixture(scope="session")
+def reader_venv(tmp_path_factory) -> Path:
+    """A virtualenv with the sample project's locked dependencies and without this repository's package."""
+    venv = tmp_path_factory.mktemp("reader-venv") / "venv"
+    subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True, capture_output=True)
+    install = subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-c", str(REPO / "constraints.txt"), *READER_PACKAGES], capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stdout + install.stderr
+    probe = subprocess.run([str(venv / "bin/python"), "-c", "import runbook"], capture_output=True, text=True)
+    assert probe.returncode == 1 and "No module named 'runbook'" in probe.stderr, "the reader's venv has runbook"
+    return venv

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..databases import ENGINES
 from .error_index import error_line
 from .markdown_blocks import fence, indent
-from .record_wording import ENGINE_NAMES, ci_note, engine_list, run_line
+from .record_wording import ENGINE_NAMES, ci_note, engine_list
 from .sources import PageSources
 
 
@@ -48,7 +48,7 @@ def output(sources: PageSources, slug: str, cell_id: str, engine: str = "sqlite"
     else:
         head = f'{marker} success "Output"'
     body = fence("text", cell_record.output.rstrip("\n")) if cell_record.output.strip() else "The command printed nothing."
-    return "\n".join([head, "", indent(f"*{run_line(record)}*\n\n{body}")])
+    return "\n".join([head, "", indent(body)])  # where and when: once per page, in status()
 
 
 def step(sources: PageSources, slug: str, cell_id: str, engine: str = "sqlite") -> str:

@@ -13,65 +13,59 @@ from .sources import PageSources
 
 
 def status(sources: PageSources, slug: str) -> str:
-    """Where and when the runbook was validated, and a download; a warning if not on every engine."""
-    runbook = sources.runbook(slug)
-    rows, problems, passed, in_ci = [], [], [], []
+    """Where and when the page's commands ran, once per page: the title claims only what a record of
+    this build proves (an engine without a record is named as such, never as validated elsewhere)."""
+    rows, problems, passed, missing = [], [], [], []
     for engine in ENGINES:
         record, problem = sources.record(slug, engine)
         if sources.in_ci_only(slug, engine):
-            in_ci.append(engine)
-            rows.append(f"- {ENGINE_NAMES[engine]}: validated in CI, not on this machine (no record here)")
+            missing.append(engine)
+            rows.append(f"- {ENGINE_NAMES[engine]}: no record in this build")
             continue
         if problem:
             problems.append(problem)
             rows.append(f"- {ENGINE_NAMES[engine]}: {problem}")
             continue
         passed.append(engine)
-        rows.append(f"- {engine_version(engine, record.versions)}: passed in "
-                    f"{record.duration:.1f} s on {date(record.started)}")
+        rows.append(f"- {engine_version(engine, record.versions)}: passed on {date(record.started)}")
     versions = sources.versions(slug)
-    download = sources.link(f"runbooks/{slug}.ipynb")
     body = "\n".join([
-        f"Django {versions.get('django', '?')}, finflo {versions.get('finflo', '?')}.",
+        f"Every command and output on this page ran with Django {versions.get('django', '?')} and finflo "
+        f"{versions.get('finflo', '?')} on a copy of the sample project ([every run]({sources.link('status.md')})):",
         "",
         *rows,
-        "",
-        f"[Download the runbook]({download}) ({runbook.path.name}) and run it with "
-        f"`runbook run {slug}`; the page is rebuilt from `runbook validate`.",
     ])
     if problems:
         if sources.require_records:
             sources.fail("; ".join(problems) + " [RUNBOOK_REQUIRE_RECORDS=1]")
         title = (f"Validated on {engine_list(passed)} only" if passed else "Not validated")
-        return f'!!! warning "{title}"\n\n{indent(body)}'
-    title = f"Validated on {engine_list(passed)}" + (f" here, on {engine_list(in_ci)} in CI" if in_ci else "")
-    return f'!!! success "{title}"\n\n{indent(body)}'
+        return f'??? warning "{title}"\n\n{indent(body)}'
+    title = f"Validated on {engine_list(passed)}" + (" only (this build)" if missing else "")
+    return f'??? success "{title}"\n\n{indent(body)}'
 
 
 def operator_box(sources: PageSources, slug: str) -> str:
-    """"Run this on your project": the procedure, the exact commands, what it deletes."""
+    """One line: the procedure run by `runbook` on the reader's own project, planned first."""
     runbook = sources.runbook(slug)
-    steps = [c for c in runbook.operator_cells if not c.is_parameters and c.id != "setup"]
-    procedure = ", ".join(f"`{c.id}`" for c in steps if c.role == "procedure")
-    checks = ", ".join(f"`{c.id}`" for c in steps if c.role == "check")
-    params = [f"- `{name}`: {meta.get('help', '')} (the sample's: `{runbook.defaults.get(name)}`"
-              f"{'; required' if meta.get('required') else ''})" for name, meta in runbook.parameter_help.items()]
-    deletes = [c.id for c in steps if c.destructive]
-    body = [
-        f"Against your own project, `runbook` runs only this page's procedure ({procedure}) and its "
-        f"read-only checks ({checks or 'none'}); the demonstrations run on the sample project only. "
-        "`plan` changes nothing and shows every step, each precondition and Django's own `migrate --plan`.",
-        "",
-        fence("bash", "\n".join(operator_mode.operator_commands(runbook)), 'title="in your project\'s folder"'),
-    ]
-    if params:
-        body += ["", "Parameters (`-p name=value`):", "", *params]
-    if deletes:
-        body += ["", f"Deletes data at {', '.join(f'`{d}`' for d in deletes)}: the runner first takes a backup and "
-                 "proves it restores, then asks you to confirm (`--yes` for automation)."]
-    body += ["", "It refuses a project with uncommitted changes (`--allow-dirty` copies the files it may change "
-             "first) and keeps the plan, the executed notebook, the record and the backup in one audit folder."]
-    return f'!!! tip "Run this on your project"\n\n{indent(chr(10).join(body))}'
+    plan = operator_mode.operator_commands(runbook)[0]
+    guide = sources.link("reference/runbook.md")
+    return (f"To run this procedure on your own project with [`runbook`]({guide}), which shows every step "
+            f"before it runs anything: `{plan}`.")
+
+
+def runbook_commands(sources: PageSources) -> str:
+    """Each how-to page's `runbook plan` and `runbook run` lines, with its parameters."""
+    parts = []
+    for runbook in sources.all_runbooks():
+        page = sources.link(f"how-to/{runbook.slug}.md")
+        lines = [f"### [{runbook.title}]({page})", "",
+                 fence("bash", "\n".join(operator_mode.operator_commands(runbook)))]
+        params = [f"- `{name}`: {meta.get('help', '')} (the sample's: `{runbook.defaults.get(name)}`"
+                  f"{'; required' if meta.get('required') else ''})" for name, meta in runbook.parameter_help.items()]
+        if params:
+            lines += ["", "Parameters (`-p name=value`):", "", *params]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 def status_table(sources: PageSources) -> str:
