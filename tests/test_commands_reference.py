@@ -40,8 +40,8 @@ def a_cell(engines=None, *, role="procedure", destructive=False) -> notebooks.Ce
                           engines=engines, role=role, destructive=destructive)
 
 
-def a_runbook(cell: notebooks.Cell) -> notebooks.Runbook:
-    return notebooks.Runbook(slug="x", path=Path("x.ipynb"), title="How to x", destructive=False, cells=[cell])
+def a_runbook(cell: notebooks.Cell, slug: str = "x") -> notebooks.Runbook:
+    return notebooks.Runbook(slug=slug, path=Path(f"{slug}.ipynb"), title="How to x", destructive=False, cells=[cell])
 
 
 def used(line: str, engines=None) -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
@@ -227,3 +227,15 @@ def test_sections_are_located_in_the_pages():
         for place in found.values():
             assert place.page in (f"how-to/{runbook.slug}.md", f"explanation/{runbook.slug}.md")
             assert place.anchor is None or re.fullmatch(r"[\w-]+", place.anchor), place
+
+
+def test_the_samples_own_command_and_an_unknown_one_get_no_entry(sources, monkeypatch):
+    """Shown or not, `drop_tables` (the sample project's command) and `dbflush` (no command at all)
+    are not commands of the reference."""
+    cell = a_cell(role="demo", destructive=True)
+    shown = [u for line in ("python manage.py drop_tables --noinput", "python manage.py dbflush",
+                            "python manage.py migrate --plan")
+             for u in uses_of_line(line, a_runbook(cell, "new-work-model"), cell, PLACE)]
+    monkeypatch.setattr(reference, "uses", lambda _: shown)
+    names = entries(reference.commands_reference(sources))
+    assert "migrate" in names and "drop_tables" not in names and "dbflush" not in names, list(names)
