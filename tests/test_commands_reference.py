@@ -67,6 +67,17 @@ def used(line: str, engines=None) -> list[tuple[str, str, tuple[str, ...], tuple
      ["postgresql"],
      [(MANAGE, "shell", ("--no-imports", "-c"), ("postgresql",)),
       ("tool", "pg_dump", ("--clean", "--if-exists", "--file"), ("postgresql",))]),
+    # A program named in a call, options as f-strings; options handed to Django's settings_to_cmd_args_env.
+    ("python manage.py shell -v 0 -c \"import os, subprocess; from django.db import connection as c; run = lambda tool, "
+     "*opts: subprocess.run([tool, *opts]); d = os.environ['BACKUP_DIR']; run('pg_dump', '--format=custom', "
+     "f'--file={d}/database.dump')\"", ["postgresql"],
+     [(MANAGE, "shell", ("-v", "-c"), ("postgresql",)),
+      ("tool", "pg_dump", ("--format", "--file"), ("postgresql",))]),
+    ("python manage.py shell -c \"import subprocess; from django.db import connection as c; args, env = "
+     "c.client.settings_to_cmd_args_env(c.settings_dict, ['--jobs=2', '--exit-on-error', '-d']); "
+     "subprocess.run(['pg_restore', *args[1:], 'database.dump'])\"", ["postgresql"],
+     [(MANAGE, "shell", ("-c",), ("postgresql",)),
+      ("tool", "pg_restore", ("--jobs", "--exit-on-error", "-d"), ("postgresql",))]),
     # A tool for another engine than the cell's is not used there.
     ("mariadb-dump --single-transaction db", ["postgresql"], []),
     # The sample-only settings are not an option a reader uses; plumbing gets no entry.

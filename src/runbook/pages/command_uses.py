@@ -135,27 +135,37 @@ def _value_of(words: list[str], *names: str) -> str | None:
 
 
 def _subprocess_tools(code: str | None) -> list[tuple[str, list[str]]]:
-    """Engine tools a Python one-liner starts: a list or tuple whose first item names one, with the
-    options among its string items (``'--file=' + path`` counts as ``--file``)."""
+    """Engine tools a Python one-liner starts: a list, tuple or call whose first item names one
+    (``subprocess.run(['pg_dump', …])``, ``run('pg_dump', …)``), with the options among its string
+    items (``'--file=' + path`` and ``f'--file={d}'`` count as ``--file``). Options handed to Django's
+    ``settings_to_cmd_args_env`` go to the program too, when the line starts only one."""
     if not code:
         return []
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    found = []
+    found, parameters = [], []
     for node in ast.walk(tree):
-        if not isinstance(node, (ast.List, ast.Tuple)) or not node.elts:
-            continue
-        first = node.elts[0]
-        if not (isinstance(first, ast.Constant) and isinstance(first.value, str) and tool_key(first.value)):
-            continue
-        options = []
-        for item in node.elts[1:]:
-            while isinstance(item, ast.BinOp):
-                item = item.left
-            if isinstance(item, ast.Constant) and isinstance(item.value, str) and item.value.startswith("-"):
-                options.append(item.value.split("=")[0])
-        found.append((tool_key(first.value), options))
+        items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else node.args if isinstance(node, ast.Call) else []
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "settings_to_cmd_args_env":
+            if len(node.args) > 1 and isinstance(node.args[1], (ast.List, ast.Tuple)):
+                parameters += _options_among(node.args[1].elts)
+        if items and _text(items[0]) and tool_key(_text(items[0])):
+            found.append((tool_key(_text(items[0])), _options_among(items[1:])))
+    if parameters and len({tool for tool, _ in found}) == 1:
+        found = [(tool, [*options, *parameters]) for tool, options in found]
     return found
 
+
+def _options_among(items: list[ast.expr]) -> list[str]:
+    return [text.split("=")[0] for text in map(_text, items) if text and text.startswith("-")]
+
+
+def _text(node: ast.expr) -> str | None:
+    """The literal text a string expression starts with (enough to name a program or an option)."""
+    while isinstance(node, ast.BinOp):
+        node = node.left
+    if isinstance(node, ast.JoinedStr) and node.values:
+        node = node.values[0]
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None

@@ -69,7 +69,7 @@ def _command_entry(sources: PageSources, name: str, django: dict, used: list[Use
         if option not in spellings.get(options[option], []):
             spellings.setdefault(options[option], []).append(option)
     used_help = list(dict.fromkeys(options[o] for o in used_options))
-    lines += _option_list("Options the pages use:", [(spellings[h], h) for h in used_help])
+    lines += _option_list("Options the pages use:", [(spellings[h], _sentences(h)) for h in used_help])
     lines += _option_list("Options the pages do not use yet:", [
         (spellings[options[o]], _sentences(options[o], note.needed[o]))
         for o in note.needed if options[o] not in used_help])
@@ -120,7 +120,8 @@ def _usage(sources: PageSources, used: list[Use], docs: str) -> list[str]:
         return [f"*Not used on these pages.* {docs}.", ""]
     lines = [f"{docs}. {_marks(sources, used)}", ""]
     pages = {use.place.page: use.place.page_title for use in used}
-    links = [f"[{title}]({sources.link(page)})" for page, title in sorted(pages.items())]
+    order = sorted(pages, key=lambda page: (not page.startswith("how-to/"), page))  # how-to pages first
+    links = [f"[{pages[page]}]({sources.link(page)})" for page in order]
     lines += ["Used on:", "", *(f"- {link}" for link in links), ""]
     examples = _examples(used)
     if examples:
