@@ -127,7 +127,7 @@ def _usage(sources: PageSources, used: list[Use], docs: str) -> list[str]:
     if examples:
         lines += ["Examples:", ""]
         for use in examples:
-            deletes = " (deletes data)" if use.cell.destructive else ""
+            deletes = " — ⚠️ **deletes data**" if use.cell.destructive else ""
             lines += [f"- [{use.place.title}]({sources.link(use.place.target())}){deletes}:", "",
                       indent(fence("console", f"$ {use.line}")), ""]
     return lines
