@@ -112,7 +112,8 @@ COMMANDS: dict[str, Command] = {
         pitfalls=(
             "It prints the SQL and runs nothing, but it connects to the database: the SQL is the one for "
             "that database's engine.",
-            "`RunPython` operations print as a comment only: their effect is not in the SQL.",
+            "A `RunPython` operation prints as `-- THIS OPERATION CANNOT BE WRITTEN AS SQL` "
+            "(django/db/migrations/migration.py:110-112): what it does to the data is not in the SQL.",
         ),
         needed={
             "--backwards": "Read what un-applying the migration will drop before running it.",
@@ -232,7 +233,7 @@ TOOLS: dict[str, Tool] = {
                                "standard error.", f"{_PG}/app-psql.html"),
             "-v": Option("Sets a psql variable, `-v NAME=VALUE` (not Django's verbosity): `ON_ERROR_STOP=1` "
                          "stops at the first failing statement with exit code 3; without it psql carries on "
-                         "after errors and exits 0.", f"{_PG}/app-psql.html#APP-PSQL-VARIABLES"),
+                         "after an error in a script (`-f`, standard input) and exits 0.", f"{_PG}/app-psql.html#APP-PSQL-VARIABLES"),
             "--set": Option("Sets a psql variable, like `-v`.", f"{_PG}/app-psql.html#APP-PSQL-VARIABLES"),
             "--single-transaction": Option("Runs all `-c` and `-f` commands in one transaction; with "
                                            "`ON_ERROR_STOP=1` a failure rolls all of it back.",
