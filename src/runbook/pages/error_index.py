@@ -1,6 +1,6 @@
 """The error index (the home page's "Find your error message"): each error a reader would paste into
 a search, as the pages' last validation printed it, once, linked to the page section that shows
-the failing command's output.
+it: an engine's message counts where a page shows that engine's output of the failing command.
 
 An error is an exception line (``django.db.migrations.exceptions.CircularDependencyError: …``,
 ``CommandError: …``), Django's ``Unknown command: …`` or a failed check's ``FAILED: …``; the last
@@ -19,7 +19,7 @@ import re
 from ..databases import ENGINES
 from ..pagecheck import SAMPLE_ONLY_SETTINGS
 from .markdown_blocks import code_cell, table, table_text
-from .page_places import places
+from .page_places import output_places
 from .record_wording import ENGINE_NAMES
 from .sources import PageSources
 
@@ -39,14 +39,15 @@ def error_index(sources: PageSources) -> str:
     rows: dict[str, tuple[str, str, list[str]]] = {}  # key -> message, link, engines
     problems, unrecorded = [], {}
     for runbook in sources.all_runbooks():
-        shown = places(runbook.slug)
+        shown = output_places(runbook.slug)
         for cell in runbook.cells:
             if cell.expect.exit == 0:
                 continue
-            place = shown.get(cell.id)
-            target = place.target() if place else f"how-to/{runbook.slug}.md"
-            link = f"[{place.title if place else runbook.title}]({sources.link(target)})"
-            for engine in (e for e in ENGINES if cell.runs_on(e)):
+            # Only what a page shows, linked to the section that shows it: an engine's message no page
+            # shows would send the reader to a section without it.
+            for engine in (e for e in ENGINES if cell.runs_on(e) and (cell.id, e) in shown):
+                place = shown[cell.id, engine]
+                link = f"[{place.title}]({sources.link(place.target())})"
                 if sources.in_ci_only(runbook.slug, engine):
                     unrecorded.setdefault(engine, set()).add(runbook.slug)
                     continue
@@ -66,8 +67,7 @@ def error_index(sources: PageSources) -> str:
         for message, link, engines in rows.values()]))
     if unrecorded:
         engines = " and ".join(ENGINE_NAMES[e] for e in ENGINES if e in unrecorded)
-        parts.append(f"This build has no record of {engines}: the errors of steps that run only there are not "
-                     "listed.")
+        parts.append(f"This build has no record of {engines}: the errors the pages show for it are not listed.")
     return "\n\n".join(parts)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import markdown
 
 from .. import pagecheck
+from ..databases import ENGINES
 from ..paths import REPO
 
 # The site's docs folder. A test build of a copy of docs/ still locates cells in docs/ itself: the
@@ -42,18 +43,34 @@ class Place:
 
 
 def places(slug: str, docs: Path = DOCS) -> dict[str, Place]:
-    """Each cell of runbook ``slug`` a page names, with the first section that shows it."""
+    """Each cell of runbook ``slug`` a page names, with the first section that names it."""
     found: dict[str, Place] = {}
-    for folder in PAGES:
-        path = docs / folder / f"{slug}.md"
-        if not path.is_file():
-            continue
-        for cell_id, place in _cells_of_page(f"{folder}/{slug}.md", path.read_text(encoding="utf-8"), slug):
-            found.setdefault(cell_id, place)
+    for cell_id, _, place in _named(slug, docs):
+        found.setdefault(cell_id, place)
     return found
 
 
-def _cells_of_page(uri: str, source: str, slug: str) -> list[tuple[str, Place]]:
+def output_places(slug: str, docs: Path = DOCS) -> dict[tuple[str, str], Place]:
+    """(cell, engine) -> the first section that shows that engine's output of the cell."""
+    found: dict[tuple[str, str], Place] = {}
+    for cell_id, engines, place in _named(slug, docs):
+        for engine in engines:
+            found.setdefault((cell_id, engine), place)
+    return found
+
+
+def _named(slug: str, docs: Path) -> list[tuple[str, tuple[str, ...], Place]]:
+    """Each macro call naming a cell of ``slug`` on its pages: the cell, the engines whose output it
+    shows (`step` and `output`: SQLite unless told; `engine_outputs`: every engine), its section."""
+    named = []
+    for folder in PAGES:
+        path = docs / folder / f"{slug}.md"
+        if path.is_file():
+            named += _cells_of_page(f"{folder}/{slug}.md", path.read_text(encoding="utf-8"), slug)
+    return named
+
+
+def _cells_of_page(uri: str, source: str, slug: str) -> list[tuple[str, tuple[str, ...], Place]]:
     headings = _headings(source)  # (line, level, anchor, name), in page order
     title = next((name for _, level, _, name in headings if level == 1), uri)
     calls, _ = pagecheck.macro_calls(pagecheck._visible(source), pagecheck.CELL_MACROS)
@@ -63,7 +80,11 @@ def _cells_of_page(uri: str, source: str, slug: str) -> list[tuple[str, Place]]:
             continue
         above = [h for h in headings if h[0] < call.line and h[1] > 1]
         anchor, section = (above[-1][2], above[-1][3]) if above else (None, None)
-        result.append((call.args[1], Place(uri, title, anchor, section)))
+        if call.name in ("step", "output"):
+            engines = (call.kwargs.get("engine", call.args[2] if len(call.args) > 2 else "sqlite"),)
+        else:
+            engines = ENGINES if call.name == "engine_outputs" else ()
+        result.append((call.args[1], engines, Place(uri, title, anchor, section)))
     return result
 
 
