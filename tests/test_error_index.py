@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runbook.pages.error_index import reader_error
+from runbook.pages.page_places import _cells_of_page
 
 try:  # tests/ may or may not be a package
     from .test_site import records, session_base, site  # noqa: F401 (fixtures)
@@ -106,3 +107,41 @@ def check_index(site_dir: Path) -> list[str]:
 
 def test_every_row_of_the_error_index_is_an_error_shown_in_its_section(site):
     assert check_index(site) == []
+
+
+PAGE = """# How to x
+
+{{ step("x", "first") }}
+
+## The procedure
+
+{{ command("x", "second") }}
+
+```console { .bash .not-a-runbook-step }
+## not a heading
+```
+
+{{ output("x", "second", engine="mariadb") }}
+
+## `migrate <app> zero`: un-applies
+
+{{ engine_outputs("x", "third") }}
+
+## The procedure
+
+<!-- {{ step("x", "commented-out") }} -->
+{{ output("x", "fourth", "postgresql") }}
+{{ step("y", "other-runbook") }}
+"""
+
+
+def test_the_section_and_the_engines_a_page_shows_a_cell_in():
+    named = [(cell, engines, place.anchor, place.title) for cell, engines, place in _cells_of_page("how-to/x.md", PAGE, "x")]
+    assert named == [
+        ("first", ("sqlite",), None, "How to x"),
+        ("second", (), "the-procedure", "How to x › The procedure"),
+        ("second", ("mariadb",), "the-procedure", "How to x › The procedure"),
+        ("third", ("sqlite", "postgresql", "mariadb"), "migrate-app-zero-un-applies",
+         "How to x › migrate &lt;app&gt; zero: un-applies"),
+        ("fourth", ("postgresql",), "the-procedure_1", "How to x › The procedure"),
+    ]

@@ -67,7 +67,8 @@ def error_index(sources: PageSources) -> str:
         for message, link, engines in rows.values()]))
     if unrecorded:
         engines = " and ".join(ENGINE_NAMES[e] for e in ENGINES if e in unrecorded)
-        parts.append(f"This build has no record of {engines}: the errors the pages show for it are not listed.")
+        parts.append(f"This build has no record of {engines}: the errors the pages show for "
+                     f"{'it' if len(unrecorded) == 1 else 'them'} are not listed.")
     return "\n\n".join(parts)
 
 
