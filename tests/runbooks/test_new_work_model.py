@@ -125,6 +125,10 @@ def test_a_new_database_a_late_restart_and_a_label_inside_another(record_of):
     assert "  Unapplying transaction.0002_register_payment_work_model... OK" in again and MIGRATION in again
     assert succeeded(record.cell("fresh-every-payment-has-a-workflow"))[0] == \
         "payments: 1, without a workflow: 0, with more than one: 0"
+    # Six payments in batches of two: three transactions, every payment one workflow.
+    assert succeeded(record.cell("fresh-batches")) == ["6 payments, batches of 2: 3 transactions committed"]
+    assert succeeded(record.cell("fresh-batches-every-payment"))[0] == \
+        "payments: 6, without a workflow: 0, with more than one: 0"
     assert failed_as_expected(record.cell("fresh-flowmodel-substring")) == [
         "Flowmodel rows per work model (exact, icontains): "
         "{'transaction.invoice': (1, 1), 'transaction.payment': (1, 2)}",
