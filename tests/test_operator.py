@@ -202,10 +202,13 @@ def _rollback(before, after):
 
 
 def _new_work_model(before, after):
-    # The Flowmodel row, and a workflow (manager, item, event) for each existing payment: the backfill.
+    # The Flowmodel row, the SUBMIT action and its Submitted state, and a workflow (manager, item,
+    # event) for each existing payment: the data migration.
     workflow_tables = {"finflo_transitionmanager", "finflo_workflowitems", "finflo_workevents"}
-    _same_except(before, after, {"finflo_flowmodel", "django_migrations", *workflow_tables})
-    assert after["finflo_flowmodel"]["rows"] == before["finflo_flowmodel"]["rows"] + 1
+    registration = {"finflo_flowmodel", "finflo_states", "finflo_action"}
+    _same_except(before, after, {*registration, "django_migrations", *workflow_tables})
+    for table in registration:
+        assert after[table]["rows"] == before[table]["rows"] + 1, table
     payments = after["transaction_payment"]["rows"]
     for table in workflow_tables:
         assert after[table]["rows"] == before[table]["rows"] + payments, table

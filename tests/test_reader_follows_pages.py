@@ -415,11 +415,20 @@ def _new_work_model(reader, before, after):
                   for r in _rows(after, "finflo_flowmodel")]
     result = [("finflo has one Flowmodel row for transaction.payment", flowmodels.count("transaction.payment") == 1,
                f"descriptions: {flowmodels}"), _all_applied(after)]
-    kept = [r for r in _rows(before, "finflo_flowmodel") if r in _rows(after, "finflo_flowmodel")]
-    result.append(("the existing Flowmodel rows are unchanged", kept == _rows(before, "finflo_flowmodel"), ""))
-    # The page's backfill gives each existing payment its workflow: a manager, an item and an event.
+    for table in ("finflo_flowmodel", "finflo_states", "finflo_action"):
+        kept = [r for r in _rows(before, table) if r in _rows(after, table)]
+        result.append((f"the existing {table} rows are unchanged", kept == _rows(before, table), ""))
+    # The payment's action (issue 24): finflo finds it by name and Flowmodel row (transition.py:145-150).
+    action, flow = after["tables"]["finflo_action"], after["tables"]["finflo_flowmodel"]
+    payment_flow = [r[flow["columns"].index("id")] for r in flow["rows"]
+                    if r[flow["columns"].index("description")] == "transaction.payment"]
+    submit = [r for r in action["rows"] if r[action["columns"].index("description")] == "SUBMIT"
+              and r[action["columns"].index("model_id")] in payment_flow]
+    result.append(("payments have their SUBMIT action", len(submit) == 1, f"SUBMIT actions: {submit}"))
+    # The data migration gives each existing payment its workflow: a manager, an item and an event.
     workflow_tables = {"finflo_transitionmanager", "finflo_workflowitems", "finflo_workevents"}
-    changed = _changed_tables(before, after, {"finflo_flowmodel", "django_migrations", *workflow_tables})
+    changed = _changed_tables(before, after, {"finflo_flowmodel", "finflo_states", "finflo_action",
+                                              "django_migrations", *workflow_tables})
     result.append(("no other table's rows changed (full precision)", changed == [], f"changed: {changed}"))
     kept_workflows = all(r in _rows(after, t) for t in workflow_tables for r in _rows(before, t))
     result.append(("the invoices' workflows are unchanged", kept_workflows, ""))
@@ -429,7 +438,7 @@ def _new_work_model(reader, before, after):
     probe = measure(reader, probe_payment=True)["probe_payment"]
     result.append(("a payment saved now gets its workflow", probe == 1, f"workflows of a new payment: {probe}"))
     # The task (issue 20): payments become a work model on a database that has payments, so each
-    # existing payment needs its workflow too (the page's backfill step).
+    # existing payment needs its workflow too (the data migration's second function).
     tm = after["tables"]["finflo_transitionmanager"]
     followed = Counter((r[tm["columns"].index("type")], r[tm["columns"].index("t_id")]) for r in tm["rows"])
     payments = [r[0] for r in _rows(after, "transaction_payment")]

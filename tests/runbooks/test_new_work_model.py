@@ -1,4 +1,4 @@
-"""What a reader of how-to/new-work-model checks."""
+"""What a reader of how-to/new-work-model (and of its explanation page) checks."""
 import re
 
 from runbook import notebooks
@@ -6,94 +6,130 @@ from runbook.paths import REPO
 
 from .conftest import failed_as_expected, succeeded
 
-PAGE = REPO / "docs/how-to/new-work-model.md"
-THROWAWAY = ("DATABASE_URL={old_guide_database_url} ", "DATABASE_URL={fresh_database_url} ")
+HOW_TO = REPO / "docs/how-to/new-work-model.md"
+EXPLANATION = REPO / "docs/explanation/new-work-model.md"
+SAMPLE_ONLY = "--settings=config.sample_only"
+THROWAWAY = {"guide": "THROWAWAY_DATABASE_URL={old_guide_database_url} ",
+             "fresh": "THROWAWAY_DATABASE_URL={fresh_database_url} "}
+MIGRATION = "  Applying transaction.0002_register_payment_work_model... OK"
 
 
 def _named_cells(text: str) -> list[str]:
     return re.findall(r'\{\{\s*\w+\("new-work-model",\s*"([\w-]+)"', text)
 
 
-def test_the_page_opens_with_the_procedure_and_names_each_cell_once():
-    """Procedure and checks first, then Why and the demonstrations; one output per step."""
-    runbook, text = notebooks.find("new-work-model"), PAGE.read_text()
-    named = _named_cells(text)
-    assert len(named) == len(set(named)), f"a cell is shown twice: {sorted(c for c in named if named.count(c) > 1)}"
-    roles = [runbook.cell(c).role for c in named]
-    first_demo = roles.index("demo")
-    assert set(roles[:first_demo]) == {"procedure", "check"} and set(roles[first_demo:]) == {"demo"}, \
-        list(zip(named, roles))
-    procedure = text[:text.index("\n## Why\n")]
-    assert _named_cells(procedure) == named[:first_demo], "a demonstration sits inside the procedure"
-    assert "--check" not in "".join(c.source for c in runbook.cells if c.role == "check"), \
-        "a check that passes whether or not the task was done (migrate --check, makemigrations --check)"
+def _as_demo(check_command: str, database: str) -> str:
+    """A check's command as a demonstration runs it: on a throwaway database, with the sample's settings."""
+    return THROWAWAY[database] + check_command.replace(
+        "python manage.py shell ", f"python manage.py shell {SAMPLE_ONLY} ", 1)
 
 
-def test_every_demonstration_the_page_shows_runs_on_a_throwaway_database():
-    """A copied demonstration line targets the throwaway database it names, never the reader's."""
+def test_the_how_to_is_the_procedure_and_the_explanation_has_every_demonstration():
+    runbook = notebooks.find("new-work-model")
+    how_to, explanation = _named_cells(HOW_TO.read_text()), _named_cells(EXPLANATION.read_text())
+    assert {runbook.cell(c).role for c in how_to} == {"procedure", "check"}, how_to
+    assert {runbook.cell(c).role for c in explanation} == {"demo"}, explanation
+    shown = [c.id for c in runbook.cells if c.role in ("demo", "procedure") and not c.hidden and c.id != "parameters"]
+    assert sorted(shown) == sorted(c for c in how_to + explanation if runbook.cell(c).role != "check")
+    assert len(how_to + explanation) == len(set(how_to + explanation)), "a cell is shown twice"
+    text = HOW_TO.read_text().lower()
+    for machinery in ("old guide", "runbook", " cell", "porcelain", "wc -l"):
+        assert machinery not in text.replace('status("new-work-model")', "").replace(
+            'operator_box("new-work-model")', ""), machinery
+
+
+def test_every_demonstration_fails_closed_outside_the_sample():
     runbook = notebooks.find("new-work-model")
     assert runbook.extra_databases == ["old_guide", "fresh"]
     for cell in runbook.cells:
-        if cell.role == "demo" and not cell.hidden:
-            assert cell.commands and all(c.startswith(THROWAWAY) for c in cell.commands), cell.id
+        if cell.role != "demo":
+            continue
+        for command in cell.commands:
+            if "manage.py" in command:
+                assert f"python manage.py {command.split('manage.py ')[1].split()[0]} {SAMPLE_ONLY}" in command, command
+            else:
+                assert command.startswith("test -f config/sample_only.py && "), command
+                assert "DJANGO_SETTINGS_MODULE=config.sample_only " in command, command
 
 
-def test_each_outcome_check_is_the_one_shown_failing_where_the_task_is_not_done():
+def test_the_data_migration_uses_historical_models_batches_and_no_receiver():
+    source = notebooks.find("new-work-model").cell("write-data-migration").source
+    for needed in ('apps.get_model("transaction", "Payment")', "using(db)", "atomic = False",
+                   "with transaction.atomic(using=db):  # one transaction per batch", "[:BATCH_SIZE]",
+                   'description="SUBMIT", model=flowmodel', "migrations.RunPython.noop"):
+        assert needed in source, needed
+    assert "finflo.signals" not in source and "creates_finflo_work_models" not in source
+
+
+def test_each_check_is_the_one_shown_failing_where_the_task_is_not_done():
     runbook = notebooks.find("new-work-model")
-    for check, counter_run in (("verify-flowmodel", "guide-flowmodel-missing"),
-                               ("every-payment-has-a-workflow", "guide-payments-without-workflow")):
+    for check, counter_runs in (("verify-flowmodel", [("guide-flowmodel-missing", "guide"),
+                                                      ("fresh-flowmodel-substring", "fresh")]),
+                                ("every-payment-has-a-workflow", [("guide-payments-without-workflow", "guide"),
+                                                                  ("fresh-payment-without-workflow", "fresh")]),
+                                ("payment-takes-submit", [("guide-payment-cannot-submit", "guide")])):
         assert runbook.cell(check).role == "check"
-        assert runbook.cell(counter_run).commands == [THROWAWAY[0] + c for c in runbook.cell(check).commands]
-        assert runbook.cell(counter_run).expect.exit == 1
+        for counter_run, database in counter_runs:
+            assert runbook.cell(counter_run).commands == [_as_demo(c, database) for c in runbook.cell(check).commands]
+            assert runbook.cell(counter_run).expect.exit == 1, counter_run
 
 
-def test_the_procedure_registers_the_model_once_and_gives_each_payment_one_workflow(record_of):
+def test_the_procedure_registers_the_model_and_a_payment_takes_a_transition(record_of):
     record = record_of("new-work-model")
-    assert succeeded(record.cell("migrate-data-migration"))[-1] == \
-        "  Applying transaction.0002_register_payment_work_model... OK"
-    assert succeeded(record.cell("backfill-workflows")) == ["workflows created: 1"]
+    assert succeeded(record.cell("migrate-plan"))[-3:] == [
+        "transaction.0002_register_payment_work_model",
+        "    Raw Python operation -> Register Payment with finflo.",
+        "    Raw Python operation -> Give existing payments a workflow."]
+    assert succeeded(record.cell("migrate-data-migration"))[-1] == MIGRATION
     assert succeeded(record.cell("verify-flowmodel")) == [
-        "Flowmodel rows per work model: {'transaction.Invoice': 1, 'transaction.Payment': 1}",
-        "every work model has one Flowmodel row"]
+        "Flowmodel rows per work model (exact, icontains): "
+        "{'transaction.invoice': (1, 1), 'transaction.payment': (1, 1)}",
+        "finflo finds one Flowmodel row for each work model"]
     assert succeeded(record.cell("every-payment-has-a-workflow")) == [
         "payments: 1, without a workflow: 0, with more than one: 0", "every payment has one workflow"]
+    assert succeeded(record.cell("payment-takes-submit")) == ["payment 1 took SUBMIT: DRAFT -> Submitted (rolled back)"]
+    # The backfilled workflow is the one finflo's receiver gives a new payment, still in its first state.
+    same = succeeded(record.cell("same-workflow-as-receiver"))
+    assert same[0] == "payment 1 (backfilled) and payment 2 (saved now): 2 rows each, the same workflow", same
+    assert "'final_state': 'DRAFT'" in same[1] and "'action': 'DRAFT'" in same[1], same
 
 
-def test_the_checks_fail_on_a_database_that_has_not_had_the_task(record_of):
+def test_the_old_guide_registers_the_row_by_faking_and_leaves_the_rest_undone(record_of):
     record = record_of("new-work-model")
+    assert succeeded(record.cell("guide-migrate"))[-1] == "  No migrations to apply."
     assert failed_as_expected(record.cell("guide-flowmodel-missing")) == [
-        "Flowmodel rows per work model: {'transaction.Invoice': 1, 'transaction.Payment': 0}",
-        "FAILED: not exactly one Flowmodel row for transaction.Payment"]
-    # The settings line is no migration: the plan holds the data migration alone.
-    plan = succeeded(record.cell("guide-plan"))
-    assert plan[:2] == ["Planned operations:", "transaction.0002_register_payment_work_model"] and len(plan) == 3
-    assert failed_as_expected(record.cell("guide-payments-without-workflow")) == [
-        "payments: 1, without a workflow: 1, with more than one: 0", "FAILED: not every payment has exactly one workflow"]
-
-
-def test_on_a_new_database_finflo_creates_the_row_and_the_data_migration_adds_none(record_of):
-    record = record_of("new-work-model")
-    assert not any("transaction.0002" in line for line in succeeded(record.cell("fresh-migrate-finflo")))
-    assert succeeded(record.cell("fresh-flowmodel"))[-1] == "every work model has one Flowmodel row"
-    assert "  Applying transaction.0002_register_payment_work_model... OK" in succeeded(record.cell("fresh-migrate"))
-    assert succeeded(record.cell("fresh-flowmodel-again"))[0] == \
-        "Flowmodel rows per work model: {'transaction.Invoice': 1, 'transaction.Payment': 1}"
-
-
-def test_faking_finflo_0001_unapplies_the_apps_that_depend_on_it(record_of):
-    lines = succeeded(record_of("new-work-model").cell("guide-fake-finflo-0001"))
-    assert sorted(ln for ln in lines if ln.startswith("  Unapplying ")) == [
+        "Flowmodel rows per work model (exact, icontains): "
+        "{'transaction.invoice': (1, 1), 'transaction.payment': (0, 0)}",
+        "FAILED: finflo does not find exactly one Flowmodel row for transaction.payment"]
+    assert sorted(ln for ln in succeeded(record.cell("guide-fake-finflo-0001")) if ln.startswith("  Unapplying ")) == [
         "  Unapplying accounts.0002_links_to_finflo_and_transaction... FAKED",
         "  Unapplying finflo.0002_remigrate... FAKED",
-        "  Unapplying finflo.0003_alter_action_stage_required... FAKED",
-        "  Unapplying transaction.0002_register_payment_work_model... FAKED",
-    ], lines
-
-
-def test_the_backfill_runs_twice_safely_and_new_payments_get_their_workflow(record_of):
-    record = record_of("new-work-model")
-    assert succeeded(record.cell("guide-backfill")) == ["workflows created: 1"]
-    assert succeeded(record.cell("guide-backfill-again")) == ["workflows created: 0"]
+        "  Unapplying finflo.0003_alter_action_stage_required... FAKED"]
+    assert succeeded(record.cell("guide-flowmodel-rows"))[-1] == "finflo finds one Flowmodel row for each work model"
+    assert failed_as_expected(record.cell("guide-payments-without-workflow")) == [
+        "payments: 1, without a workflow: 1, with more than one: 0", "FAILED: not every payment has exactly one workflow"]
     assert succeeded(record.cell("guide-save-payment")) == ["Transaction.payment_2"]
-    assert succeeded(record.cell("guide-every-payment-has-a-workflow")) == [
-        "payments: 2, without a workflow: 0, with more than one: 0", "every payment has one workflow"]
+    assert failed_as_expected(record.cell("guide-payment-cannot-submit"))[-1].startswith(
+        "finflo.exception.ModelNotFound: Matching action and type not found")
+
+
+def test_a_new_database_a_late_restart_and_a_label_inside_another(record_of):
+    record = record_of("new-work-model")
+    assert MIGRATION in succeeded(record.cell("fresh-migrate"))
+    assert succeeded(record.cell("fresh-flowmodel"))[0] == (
+        "Flowmodel rows per work model (exact, icontains): "
+        "{'transaction.invoice': (1, 1), 'transaction.payment': (1, 1)}")
+    assert failed_as_expected(record.cell("fresh-payment-without-workflow"))[0] == \
+        "payments: 1, without a workflow: 1, with more than one: 0"
+    again = succeeded(record.cell("fresh-migrate-again"))
+    assert "  Unapplying transaction.0002_register_payment_work_model... OK" in again and MIGRATION in again
+    assert succeeded(record.cell("fresh-every-payment-has-a-workflow"))[0] == \
+        "payments: 1, without a workflow: 0, with more than one: 0"
+    # Six payments in batches of two: three transactions, every payment one workflow.
+    assert succeeded(record.cell("fresh-batches")) == ["6 payments, batches of 2: 3 transactions committed"]
+    assert succeeded(record.cell("fresh-batches-every-payment"))[0] == \
+        "payments: 6, without a workflow: 0, with more than one: 0"
+    assert failed_as_expected(record.cell("fresh-flowmodel-substring")) == [
+        "Flowmodel rows per work model (exact, icontains): "
+        "{'transaction.invoice': (1, 1), 'transaction.payment': (1, 2)}",
+        "FAILED: finflo does not find exactly one Flowmodel row for transaction.payment"]
