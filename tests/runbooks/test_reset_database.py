@@ -155,9 +155,7 @@ def test_a_backup_that_loses_a_value_stops_the_reset_and_the_data_stays(record_o
     # The very comparison of the procedure, on two throwaway databases.
     fingerprint = runbook.cells_by_id["scratch-compare"].commands[0].split(" && ")[0]
     assert runbook.cells_by_id["lossy-compare"].commands[0].startswith(f"test -f config/sample_only.py && {fingerprint} && ")
-    lines = failed_as_expected(record.cell("lossy-compare"))
-    assert lines[0] == "1c1" and lines[1].startswith("< accounts_parties ") and lines[3].startswith("> accounts_parties ")
-    assert lines[-1] == "FAILED: the backup does not restore the tables above"
+    assert failed_as_expected(record.cell("lossy-compare")) == ["FAILED: accounts_parties differs"]
     for engine in ENGINES:
         cell = record.cell(f"lossy-drop-refused-{engine}")
         if cell.outcome != "skipped":
