@@ -301,7 +301,7 @@ def test_declining_the_confirmation_changes_nothing(tmp_path):
                                      ask=lambda prompt: asked.append(prompt) or "n", out=io.StringIO())
     assert asked and asked[0].startswith("Step 'reset-sqlite' deletes data in sqlite:///") and asked[0].endswith("[y/N] ")
     assert record.outcome == "failed"
-    assert "cell 'reset-sqlite' (rm -v " in record.error and "on sqlite: the operator declined" in record.error
+    assert "cell 'reset-sqlite' (diff -q " in record.error and "on sqlite: the operator declined" in record.error
     assert snapshot(op.path) == files and op.fingerprint() == db
 
 
@@ -340,7 +340,7 @@ def test_a_program_the_procedure_runs_missing_from_path_is_refused(tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "PATH": str(bin_dir), "HOME": str(home)})
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "needs the programs cat, grep, rm; not on PATH: rm" in result.stderr
+    assert "needs the programs cat, grep, touch, diff, rm; not on PATH: rm" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert snapshot(op.path) == files and op.fingerprint() == db and not (tmp_path / "backups").exists()
 

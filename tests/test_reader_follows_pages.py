@@ -53,7 +53,7 @@ MILLISECOND_ONLY: dict[str, str] = {}
 # The criterion the last procedure step of each page delivers: it must fail without that step.
 DELIVERED_BY_LAST_STEP = {
     "circular-dependency": "every migration is applied",
-    "reset-database": "every migration is applied",
+    "reset-database": "the scratch settings module is removed (the project's files are as committed)",
     "rollback-migrations": "the later migration of accounts is unapplied",
     "new-work-model": "every existing payment has a workflow",
     "backup-and-restore": "every row of the reader's data is back",
@@ -367,6 +367,26 @@ def _circular(reader, before, after):
     return result
 
 
+# Whether the scratch database the reset's step 4 made (the settings' NAME with "_scratch") still exists.
+SCRATCH_LEFT = r'''
+import os, sys
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django
+django.setup()
+from django.db import connection as c
+name = c.settings_dict["NAME"] + "_scratch"
+if c.vendor == "sqlite":
+    print(os.path.exists(name))
+else:
+    sql = {"postgresql": "SELECT count(*) FROM pg_database WHERE datname = %s",
+           "mysql": "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"}[c.vendor]
+    with c.cursor() as cursor:
+        cursor.execute(sql, [name])
+        print(bool(cursor.fetchone()[0]))
+'''
+
+
 def _reset(reader, before, after):
     result = [_all_applied(after), _finflo_seeded(after)]
     result.append(("every table exists again", set(after["tables"]) == set(before["tables"]),
@@ -374,16 +394,28 @@ def _reset(reader, before, after):
     kept = {t: len(v["rows"]) for t, v in after["tables"].items() if v["rows"] and t not in SEEDED_BY_MIGRATE}
     result.append(("the reader's data is gone (the task)", kept == {}, f"rows left: {kept}"))
     # The page's first paragraph: "every table and finflo's seeded rows"; the superuser is the reader's
-    # own, made afterwards with their password (its step runs on the sample only), so none is left over.
+    # own, made afterwards at a terminal with their password, so none is left over.
     result.append(("no superuser is left from before (the reset deleted them)", after["superusers"] == [],
                    f"superusers (name, usable password): {after['superusers']}"))
-    # The page's first step: an XML backup in $BACKUP_DIR that holds the reader's rows (the page's
-    # demonstration restores it; the backup page compares every value of such a restore).
+    # The page's backup: XML in $BACKUP_DIR that holds the reader's rows, proven in a scratch database
+    # before the drop (its fingerprint and the scratch database's are the same).
     backups = sorted(reader.backup_dir.glob("*.xml")) if reader.backup_dir else []
     text = "".join(b.read_text() for b in backups)  # finflo's file and the other apps' (the backup page's pair)
     names = [f"NV-2024-{i:04d}" for i in range(12)] + [f"nordvik.{n}" for n in ("maja", "oskar", "linnea", "emil")]
     result.append(("a backup holding the reader's invoices and users was written to $BACKUP_DIR first",
                    all(f">{name}<" in text for name in names), f"backups: {[b.name for b in backups]}"))
+    prints = [reader.backup_dir / f for f in ("database.sha256", "scratch.sha256")] if reader.backup_dir else []
+    proven = all(p.is_file() for p in prints) and prints[0].read_text() == prints[1].read_text() \
+        and "transaction_invoice 12 " in prints[0].read_text()
+    result.append(("the backup was loaded into a scratch database and compared, every table the same", proven,
+                   f"fingerprints: {[p.name for p in prints if p.is_file()]}"))
+    left = reader.test_python(code=SCRATCH_LEFT).strip()
+    result.append(("no scratch database is left", left == "False", f"scratch database exists: {left}"))
+    # Python's bytecode caches aside (the reader's shell writes them; the sample has no .gitignore).
+    status = [line for line in reader.git("status", "--porcelain", "--untracked-files=all").splitlines()
+              if "__pycache__/" not in line]
+    result.append(("the scratch settings module is removed (the project's files are as committed)",
+                   status == [] and not (reader.project / "config/scratch_settings.py").exists(), f"{status}"))
     return result
 
 
