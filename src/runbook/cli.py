@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import os
 import shutil
 import signal
@@ -16,10 +17,8 @@ from pathlib import Path
 from . import databases, guards, notebooks, operator_mode
 from .errors import BadInput
 from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Interrupted, Progress, RunOptions, run
-from .paths import RECORDS, REPO
+from .paths import EXECUTED, RECORDS
 from .validate import validate
-
-EXECUTED = REPO / ".runbook" / "executed"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,8 +209,16 @@ class _OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("validated-runbooks")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineErrors(prog="runbook", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_OneLineErrors)
 
     p = sub.add_parser("list", help="list the runbooks, their pages and whether they are destructive")
@@ -263,7 +270,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", action="append", choices=databases.ENGINES, metavar="ENGINE",
                    help="sqlite, postgresql or mariadb; repeat for several (default: sqlite)")
     p.add_argument("--records", default=str(RECORDS), metavar="DIR",
-                   help="where to write the run records (default: .runbook/records)")
+                   help="where to write the run records (default: %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="stream each command's output")
     p.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
                    help="run this many runbook × engine runs at once, each printed when it ends; "

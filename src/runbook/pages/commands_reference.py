@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import notebooks
 from ..shellwords import programs
 from ..databases import ENGINES
-from ..paths import REPO, SAMPLE_PROJECT
+from ..paths import PACKAGE, REPO, SAMPLE_PROJECT
 from .markdown_blocks import code_cell, table
 from .record_wording import ENGINE_NAMES
 from .sources import PageSources
@@ -125,7 +125,7 @@ def _module_doc(key: str) -> str | None:
     """The first paragraph of the docstring of a `python -m` module of this repository."""
     if not key.startswith("python -m runbook."):
         return None
-    source = REPO / "src" / Path(*key.split()[-1].split(".")).with_suffix(".py")
+    source = PACKAGE.parent / Path(*key.split()[-1].split(".")).with_suffix(".py")
     if not source.is_file():
         return None
     doc = ast.get_docstring(ast.parse(source.read_text())) or ""
