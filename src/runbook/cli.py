@@ -17,8 +17,10 @@ from pathlib import Path
 from . import databases, guards, notebooks, operator_mode
 from .errors import BadInput
 from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Interrupted, Progress, RunOptions, run
-from .paths import EXECUTED, RECORDS
+from .paths import AUDIT_ROOT, EXECUTED, RECORDS
 from .validate import validate
+
+DEFAULT_ENGINES = ["sqlite"]  # what `validate` runs on without --engine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +121,7 @@ def _ask(prompt: str) -> str:
 
 def cmd_validate(args) -> int:
     selected = [notebooks.find(n) for n in args.names] if args.names else notebooks.all_runbooks()
-    engines = args.engine or ["sqlite"]
+    engines = args.engine or DEFAULT_ENGINES
     for engine in engines:
         if engine not in databases.ENGINES:
             raise BadInput(f"unknown engine {engine!r}: choose from {', '.join(databases.ENGINES)}")
@@ -209,6 +211,12 @@ class _OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+def _tilde(path) -> str:
+    """A path under the home folder as the reader's shell would write it."""
+    home = str(Path.home())
+    return "~" + str(path)[len(home):] if str(path).startswith(home + "/") else str(path)
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("validated-runbooks")
@@ -237,7 +245,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", metavar="URL",
                    help="run against this database (default: a fresh scratch database on --engine)")
     p.add_argument("--engine", choices=databases.ENGINES, default="sqlite",
-                   help="engine of the scratch database (default: sqlite)")
+                   help="engine of the scratch database (default: %(default)s)")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
                    help="set a runbook parameter (papermill's `parameters` cell)")
     p.add_argument("--allow-destructive", action="store_true",
@@ -245,14 +253,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-remote-database", action="store_true",
                    help="with --allow-destructive, also let it run on a database on another host")
     p.add_argument("--backup-dir", metavar="DIR",
-                   help="where the verified backup taken before the first destructive cell goes, outside "
-                        "the project (default: ~/.runbook/backups); the runner never deletes it")
+                   help="with --project: where the run's audit folder DIR/<project>-<time>/ is made, outside the "
+                        "project; it keeps the plan, the executed notebook, the record, copies of the files the "
+                        "runbook may change and the verified backup taken before the first step that deletes data "
+                        f"(default: {_tilde(AUDIT_ROOT)}); the runner never deletes it")
     p.add_argument("--allow-dirty", action="store_true",
                    help="with --project, run although the git tree has uncommitted or untracked changes "
                         "(the files the runbook may change are copied first)")
     p.add_argument("--yes", action="store_true",
                    help="with --project, answer yes to the confirmation before a step that deletes data")
-    p.add_argument("--output", metavar="PATH", help="where to save the executed notebook (with --project: a copy of the audit folder's)")
+    p.add_argument("--output", metavar="PATH",
+                   help="where to save the executed notebook; with --project a copy of the audit folder's "
+                        f"(default: {_tilde(EXECUTED)}/<runbook>-<engine>.ipynb; with --project none)")
     p.add_argument("-q", "--quiet", action="store_true", help="one line per cell, no command output")
     p.set_defaults(command=cmd_run)
 
@@ -268,7 +280,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", parents=[timeouts], help="run runbooks on fresh databases and record the results")
     p.add_argument("names", nargs="*", metavar="NAME", help="runbooks to validate (default: all)")
     p.add_argument("--engine", action="append", choices=databases.ENGINES, metavar="ENGINE",
-                   help="sqlite, postgresql or mariadb; repeat for several (default: sqlite)")
+                   help=f"sqlite, postgresql or mariadb; repeat for several (default: {' '.join(DEFAULT_ENGINES)})")
     p.add_argument("--records", default=str(RECORDS), metavar="DIR",
                    help="where to write the run records (default: %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="stream each command's output")

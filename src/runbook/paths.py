@@ -30,3 +30,5 @@ SAMPLE_PROJECT = Path(os.environ.get("RUNBOOK_SAMPLE_PROJECT", REPO / "samplepro
 CONSTRAINTS = Path(os.environ.get("RUNBOOK_CONSTRAINTS", REPO / "constraints.txt"))
 RECORDS = Path(os.environ.get("RUNBOOK_RECORDS", STATE / "records"))
 EXECUTED = STATE / "executed"
+# Operator runs: one audit folder each (plan, executed notebook, record, file copies, backup), unless --backup-dir.
+AUDIT_ROOT = Path.home() / ".runbook" / "runs"
