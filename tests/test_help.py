@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from runbook import cli, notebooks, paths
+from runbook.doctor import command as doctor_command
 
 DEFAULT = re.compile(r"\(default: ([^()]*(?:\([^()]*\)[^()]*)*)\)")
 HOME = str(Path.home())
@@ -34,6 +36,11 @@ DESCRIBED = {
     ("run", "--backup-dir"): (f"{_tilde(paths.AUDIT_ROOT)}", lambda: paths.AUDIT_ROOT == Path.home() / ".runbook" / "runs"),
     ("run", "--output"): (f"{_tilde(paths.EXECUTED)}/<runbook>-<engine>.ipynb; with --project none",
                           lambda: cli.EXECUTED == paths.EXECUTED),
+    # tests/test_doctor.py::test_a_project_without_finflo_gets_the_generic_checks runs it without --database-url.
+    ("doctor", "--database-url"): ("the one the project's settings name, as they are", lambda: True),
+    ("doctor", "--python"): ("the project's .venv, venv or env if it has one, else the Python runbook runs with",
+                             lambda: doctor_command._PROJECT_VENVS == (".venv", "venv", "env")
+                             and doctor_command._python(None, Path("/nonexistent")) == sys.executable),
     ("validate", "NAME"): ("all", lambda: True),
     ("validate", "--engine"): ("sqlite", lambda: cli.DEFAULT_ENGINES == ["sqlite"]),
     ("validate", "--jobs"): ("the number of cores", lambda: cli._parser().parse_args(["validate"]).jobs == os.cpu_count()),

@@ -51,6 +51,8 @@ def test_the_wheel_carries_the_runbooks_the_sample_project_and_the_page_sources(
     wanted = {n for n in _checkout_files() if n.split("/")[0] in BUNDLED} | {"mkdocs.yml", "constraints.txt"}
     assert sorted(wanted - inside) == []
     assert not [n for n in inside if "__pycache__" in n or n.endswith((".sqlite3", ".log"))]
+    code = {n.removeprefix("src/") for n in _checkout_files() if n.startswith("src/runbook/") and n.endswith(".py")}
+    assert sorted(code - set(zipfile.ZipFile(wheel).namelist())) == []  # every subpackage listed in pyproject.toml
 
 
 def test_runbook_works_from_a_folder_outside_the_checkout(installed, tmp_path):
@@ -76,6 +78,19 @@ def test_plan_on_a_project_of_ones_own(installed, tmp_path):
     assert "        $ python manage.py migrate accounts 0001_initial\n" in plan.stdout
     assert "  │     Undo Create model userprocessauth\n" in plan.stdout  # Django of the installed venv, asked
     assert plan.stdout.rstrip().endswith("All preconditions hold.")
+
+
+def test_doctor_on_a_project_of_ones_own(installed, tmp_path):
+    project, url = _own_project(installed, tmp_path)
+    healthy = _runbook(installed, tmp_path, "doctor", "--project", str(project), "--database-url", url)
+    assert healthy.stdout.splitlines()[1].startswith(f"  python: {installed / 'venv' / 'bin' / 'python'} (Django 5.2.")
+    assert "✓ no findings: " in healthy.stdout
+    (project / "transaction/migrations/0002_forgotten.py").write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        "    dependencies = [('transaction', '0001_initial')]\n    operations = []\n")
+    unapplied = _runbook(installed, tmp_path, "doctor", "--project", str(project), "--database-url", url, expect=1)
+    assert "evidence: migrate would apply: transaction.0002_forgotten" in unapplied.stdout
+    assert "fix:      how-to/backup-and-restore.md#the-procedure-back-up-restore-prove: " in unapplied.stdout
 
 
 def _own_project(installed: Path, tmp_path: Path) -> tuple[Path, str]:

@@ -112,6 +112,12 @@ def cmd_plan(args) -> int:
     return 0 if plan.holds else 2
 
 
+def cmd_doctor(args) -> int:
+    from .doctor.command import doctor  # its own modules: src/runbook/doctor/
+
+    return doctor(args.project, args.database_url, args.target, args.json, args.python)
+
+
 def _ask(prompt: str) -> str:
     try:
         return input(prompt)
@@ -276,6 +282,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="set a runbook parameter")
     p.add_argument("--allow-dirty", action="store_true", help="as for `run`")
     p.set_defaults(command=cmd_plan)
+
+    p = sub.add_parser("doctor", help="read-only: what is wrong with a project's migrations and finflo rows, and "
+                                      "the page and `runbook plan` that fix each (exit 0 healthy, 1 findings)")
+    p.add_argument("--project", metavar="PATH", required=True, help="your Django project (the folder of manage.py)")
+    p.add_argument("--database-url", metavar="URL",
+                   help="the database to check (default: the one the project's settings name, as they are)")
+    p.add_argument("--target", metavar="APP:MIGRATION",
+                   help="also list the operations that cannot be undone on the way back to this migration")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--python", metavar="PATH",
+                   help="the Python with the project's Django (default: the project's .venv, venv or env if it "
+                        "has one, else the Python runbook runs with)")
+    p.set_defaults(command=cmd_doctor)
 
     p = sub.add_parser("validate", parents=[timeouts], help="run runbooks on fresh databases and record the results")
     p.add_argument("names", nargs="*", metavar="NAME", help="runbooks to validate (default: all)")
