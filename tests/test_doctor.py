@@ -112,7 +112,7 @@ def test_each_data_finding_on_a_migrated_project(project):
     found = kinds(doctor())
     assert found["finflo-seeded-rows"]["evidence"] == ["Action has no RETURN action"]
     assert found["finflo-seeded-rows"]["page"] == "how-to/reset-database.md#reset-the-database"
-    assert found["rows-without-workflows"]["what"] == "1 rows of the work model transaction.Invoice have no workflow"
+    assert found["rows-without-workflows"]["what"] == "1 row of the work model transaction.Invoice without a workflow"
     assert found["rows-without-workflows"]["page"] == "how-to/new-work-model.md#register-the-model"
     assert found["rows-without-workflows"]["plan"] == (
         f"runbook plan new-work-model --project {project.path} --database-url {project.database_url}")
@@ -147,7 +147,7 @@ def test_irreversible_operations_on_the_way_to_a_target(project):
 def test_unapplied_migrations_on_an_empty_database(project):
     report = Doctor(project)()
     found = kinds(report)
-    assert found["unapplied"]["what"].endswith("migrations are not applied to this database")
+    assert found["unapplied"]["what"].endswith(" migrations not applied to this database")
     assert "accounts.0001_initial" in found["unapplied"]["evidence"][0]
     assert [n for n in report["not_checked"] if n.startswith("finflo's rows: ")]  # no finflo table yet
 

@@ -169,7 +169,7 @@ def _unapplied(report: Report, loader) -> None:
     plan = [m for m, backwards in executor.migration_plan(executor.loader.graph.leaf_nodes()) if not backwards]
     if plan:
         apps = sorted({m.app_label for m in plan})
-        report.add("unapplied", f"{len(plan)} migrations are not applied to this database",
+        report.add("unapplied", f"{_count(len(plan), 'migration')} not applied to this database",
                    [f"migrate would apply: {', '.join(f'{m.app_label}.{m.name}' for m in plan)}"], apps=apps)
 
 
@@ -197,7 +197,7 @@ def _stale_rows(report: Report, loader) -> None:
                    if key[0] in loader.migrated_apps and key not in replaced)
     if stale:
         apps = sorted({app for app, _ in stale})
-        report.add("stale-rows", f"django_migrations records {len(stale)} migrations that have no file",
+        report.add("stale-rows", f"django_migrations records {_count(len(stale), 'migration')} with no file",
                    [f"rows without a file: {', '.join(f'{a}.{n}' for a, n in stale)}"], apps=apps)
 
 
@@ -325,11 +325,16 @@ def _finflo_rows(report: Report, settings) -> None:
             without = [pk for pk in model.objects.values_list("pk", flat=True) if pk not in have]
             if without:
                 shown = ", ".join(map(str, without[:10])) + (f" and {len(without) - 10} more" if len(without) > 10 else "")
-                report.add("rows-without-workflows", f"{len(without)} rows of the work model {label} have no workflow",
+                report.add("rows-without-workflows", f"{_count(len(without), 'row')} of the work model {label} without "
+                           "a workflow",
                            [f"{model._meta.db_table} rows with no finflo TransitionManager (type "
                             f"{model._meta.label_lower!r}): ids {shown}"], model=label)
     except DatabaseError as exc:  # finflo's or a work model's table is not there yet (see the unapplied migrations)
         report.not_checked.append(f"finflo's rows: {_first_line(exc)}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _first_line(exc: Exception) -> str:
