@@ -15,6 +15,7 @@ sample project (sampleproject/) and the records of the last `runbook validate`
     {{ runbook_commands() }}              every page's `runbook plan`/`run` lines (reference/runbook.md)
     {{ commands_reference() }}, {{ error_index() }}, {{ status_table() }}  the reference and status pages
     {{ benchmark_results() }}             the last benchmarks/run.py results (a note if there are none)
+    {{ doctor_findings() }}               what `runbook doctor` reports and the page section that fixes each
 
 This module is only what mkdocs-macros calls: the entry points and one method per macro. The macros
 themselves are functions in src/runbook/pages/ (cell_macros, sample_file_macros, summary_macros,
@@ -35,11 +36,13 @@ import re
 from pathlib import Path
 
 from runbook import pagecheck
-from runbook.pages import cell_macros, commands_reference, error_index, sample_file_macros, summary_macros
+from runbook.pages import (cell_macros, commands_reference, doctor_table, error_index, sample_file_macros,
+                           summary_macros)
 from runbook.pages.sources import MacroError, PageSources  # MacroError stays macros.MacroError too
 
 MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt", "status", "operator_box",
-          "commands_reference", "status_table", "error_index", "benchmark_results", "runbook_commands")
+          "commands_reference", "status_table", "error_index", "benchmark_results", "runbook_commands",
+          "doctor_findings")
 _MACRO_LINE = re.compile(
     r"^(?P<indent>[ \t]+)\{\{(?P<call>\s*(?:%s)\s*\(.*\))\s*\}\}[ \t]*$" % "|".join(MACROS), re.M
 )
@@ -124,6 +127,9 @@ class _Site:
 
     def error_index(self) -> str:
         return error_index.error_index(self.sources)
+
+    def doctor_findings(self) -> str:
+        return doctor_table.doctor_findings(self.sources)
 
     # -- the page's source -------------------------------------------------------------------------
 

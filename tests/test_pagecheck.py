@@ -14,7 +14,8 @@ from runbook import notebooks, pagecheck
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt", "status", "operator_box",
-          "commands_reference", "status_table", "error_index", "benchmark_results", "runbook_commands")
+          "commands_reference", "status_table", "error_index", "benchmark_results", "runbook_commands",
+          "doctor_findings")
 CIRCULAR = DOCS / "how-to" / "circular-dependency.md"
 
 

@@ -66,10 +66,6 @@ class Backup:
         return restore_command(self.path)
 
 
-def default_folder() -> Path:
-    return Path.home() / ".runbook" / "backups"
-
-
 def files(folder: Path) -> list[Path]:
     """A backup's files, in the order they are loaded: finflo's rows, then every other app's."""
     return [folder / f"{FIRST_APP}.{FORMAT}", folder / f"other-apps.{FORMAT}"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import os
 import shutil
 import signal
@@ -16,10 +17,10 @@ from pathlib import Path
 from . import databases, guards, notebooks, operator_mode
 from .errors import BadInput
 from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Interrupted, Progress, RunOptions, run
-from .paths import RECORDS, REPO
+from .paths import AUDIT_ROOT, EXECUTED, RECORDS
 from .validate import validate
 
-EXECUTED = REPO / ".runbook" / "executed"
+DEFAULT_ENGINES = ["sqlite"]  # what `validate` runs on without --engine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +112,12 @@ def cmd_plan(args) -> int:
     return 0 if plan.holds else 2
 
 
+def cmd_doctor(args) -> int:
+    from .doctor.command import doctor  # its own modules: src/runbook/doctor/
+
+    return doctor(args.project, args.database_url, args.target, args.json, args.python)
+
+
 def _ask(prompt: str) -> str:
     try:
         return input(prompt)
@@ -120,7 +127,7 @@ def _ask(prompt: str) -> str:
 
 def cmd_validate(args) -> int:
     selected = [notebooks.find(n) for n in args.names] if args.names else notebooks.all_runbooks()
-    engines = args.engine or ["sqlite"]
+    engines = args.engine or DEFAULT_ENGINES
     for engine in engines:
         if engine not in databases.ENGINES:
             raise BadInput(f"unknown engine {engine!r}: choose from {', '.join(databases.ENGINES)}")
@@ -210,8 +217,22 @@ class _OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+def _tilde(path) -> str:
+    """A path under the home folder as the reader's shell would write it."""
+    home = str(Path.home())
+    return "~" + str(path)[len(home):] if str(path).startswith(home + "/") else str(path)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("validated-runbooks")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineErrors(prog="runbook", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_OneLineErrors)
 
     p = sub.add_parser("list", help="list the runbooks, their pages and whether they are destructive")
@@ -230,7 +251,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", metavar="URL",
                    help="run against this database (default: a fresh scratch database on --engine)")
     p.add_argument("--engine", choices=databases.ENGINES, default="sqlite",
-                   help="engine of the scratch database (default: sqlite)")
+                   help="engine of the scratch database (default: %(default)s)")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
                    help="set a runbook parameter (papermill's `parameters` cell)")
     p.add_argument("--allow-destructive", action="store_true",
@@ -238,14 +259,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-remote-database", action="store_true",
                    help="with --allow-destructive, also let it run on a database on another host")
     p.add_argument("--backup-dir", metavar="DIR",
-                   help="where the verified backup taken before the first destructive cell goes, outside "
-                        "the project (default: ~/.runbook/backups); the runner never deletes it")
+                   help="with --project: where the run's audit folder DIR/<project>-<time>/ is made, outside the "
+                        "project; it keeps the plan, the executed notebook, the record, copies of the files the "
+                        "runbook may change and the verified backup taken before the first step that deletes data "
+                        f"(default: {_tilde(AUDIT_ROOT)}); the runner never deletes it")
     p.add_argument("--allow-dirty", action="store_true",
                    help="with --project, run although the git tree has uncommitted or untracked changes "
                         "(the files the runbook may change are copied first)")
     p.add_argument("--yes", action="store_true",
                    help="with --project, answer yes to the confirmation before a step that deletes data")
-    p.add_argument("--output", metavar="PATH", help="where to save the executed notebook (with --project: a copy of the audit folder's)")
+    p.add_argument("--output", metavar="PATH",
+                   help="where to save the executed notebook; with --project a copy of the audit folder's "
+                        f"(default: {_tilde(EXECUTED)}/<runbook>-<engine>.ipynb; with --project none)")
     p.add_argument("-q", "--quiet", action="store_true", help="one line per cell, no command output")
     p.set_defaults(command=cmd_run)
 
@@ -258,12 +283,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-dirty", action="store_true", help="as for `run`")
     p.set_defaults(command=cmd_plan)
 
+    p = sub.add_parser("doctor", help="read-only: what is wrong with a project's migrations and finflo rows, and "
+                                      "the page and `runbook plan` that fix each (exit 0 healthy, 1 findings)")
+    p.add_argument("--project", metavar="PATH", required=True, help="your Django project (the folder of manage.py)")
+    p.add_argument("--database-url", metavar="URL",
+                   help="the database to check (default: the one the project's settings name, as they are)")
+    p.add_argument("--target", metavar="APP:MIGRATION",
+                   help="also list the operations that cannot be undone on the way back to this migration")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--python", metavar="PATH",
+                   help="the Python with the project's Django (default: the project's .venv, venv or env if it "
+                        "has one, else the Python runbook runs with)")
+    p.set_defaults(command=cmd_doctor)
+
     p = sub.add_parser("validate", parents=[timeouts], help="run runbooks on fresh databases and record the results")
     p.add_argument("names", nargs="*", metavar="NAME", help="runbooks to validate (default: all)")
     p.add_argument("--engine", action="append", choices=databases.ENGINES, metavar="ENGINE",
-                   help="sqlite, postgresql or mariadb; repeat for several (default: sqlite)")
+                   help=f"sqlite, postgresql or mariadb; repeat for several (default: {' '.join(DEFAULT_ENGINES)})")
     p.add_argument("--records", default=str(RECORDS), metavar="DIR",
-                   help="where to write the run records (default: .runbook/records)")
+                   help="where to write the run records (default: %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="stream each command's output")
     p.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
                    help="run this many runbook × engine runs at once, each printed when it ends; "

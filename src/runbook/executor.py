@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 from traitlets.config import Config
 from nbclient.exceptions import DeadKernelError
 
-from . import databases, guards, preconditions, processes
+from . import databases, guards, paths, preconditions, processes
 from .errors import BadInput, RunbookFailed
 from .notebooks import Cell, Runbook, fill
 from .paths import SAMPLE_PROJECT
@@ -141,7 +141,7 @@ class _Execution:
         self.guard = None
         if self.operator and guards.is_destructive(runbook):
             self.guard = guards.BackupBeforeDestruction(
-                runbook, self.engine, project, database, options.backup_dir or guards.backup.default_folder(),
+                runbook, self.engine, project, database, options.backup_dir or paths.AUDIT_ROOT,
                 tmp, progress.note, self._clean,
             )
 

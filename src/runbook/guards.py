@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import backup, databases
+from . import backup, databases, paths, restore
 from .errors import BadInput, RunbookFailed
 from .notebooks import Cell, Runbook
 
@@ -59,7 +59,7 @@ def check_run(runbook: Runbook, *, project: Path | None, database_url: str | Non
             f"runbook {runbook.slug!r} deletes data, and the database is on another host "
             f"({databases.Database(database_url).host}); to run it there anyway, add --allow-remote-database"
         )
-    backup.check_folder(backup_dir or backup.default_folder(), project)
+    backup.check_folder(backup_dir or paths.AUDIT_ROOT, project)
 
 
 def check_database_url(url: str) -> None:
@@ -146,7 +146,12 @@ class BackupBeforeDestruction:
         for check in self.backup.checks:
             self.note(f"backup verified: {check}")
         self.note(f"backup: {self.backup.path}")
-        self.note(f"restore it on an empty database, in the project's folder: {self.backup.restore_command}")
+        commit = restore.head_commit(self.project)
+        lines = restore.restore_lines(self.backup.path, self.project, commit, self.database.url)
+        restore.write(self.backup.path, commit, lines)
+        self.note(restore.explain(commit))
+        for line in lines:
+            self.note(f"  {line}")
 
 
 def _masked(url: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from . import backup, databases, guards, preconditions, projectfiles
+from . import backup, databases, guards, paths, preconditions, projectfiles, restore
 from .errors import BadInput
 from .executor import Progress, RunOptions, run
 from .notebooks import Cell, Runbook
@@ -149,7 +149,7 @@ def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *,
     if not plan.holds:
         raise BadInput(f"runbook {runbook.slug!r} " + "; and ".join(plan.unmet) + "; nothing was changed")
     confirm = _confirmation(plan, yes, ask)
-    root = (run_root or options.backup_dir or Path.home() / ".runbook" / "runs").expanduser()
+    root = (run_root or options.backup_dir or paths.AUDIT_ROOT).expanduser()
     backup.check_folder(root, plan.project)
     params = dict(options.parameters)
     if "backup_dir" in runbook.defaults and "backup_dir" in params:
@@ -195,15 +195,18 @@ def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *,
 def _report(record: RunRecord, run_dir: Path, project: Path, copies: Path, diff: dict, out) -> None:
     changed = [f"{kind} {p}" for kind, paths in diff.items() for p in paths]
     print(f"files changed in the project: {', '.join(changed) or 'none'}", file=out)
+    backups = sorted(p for p in run_dir.glob(f"{project.name}-*") if all(f.is_file() for f in backup.files(p)))
     if record.passed:
+        if backups:  # the run may be the mistake: say how to undo it while the backup's commit is fresh in mind
+            print(f"database backup: {backups[-1]}; to "
+                  + (backups[-1] / restore.FILE).read_text().rstrip(), file=out)
         print(f"audit folder: {run_dir}", file=out, flush=True)
         return
     print("the run failed; to put things back:", file=out)
     for command in projectfiles.restore_commands(project, copies, diff):
         print(f"  files:    {command}", file=out)
-    backups = sorted(p for p in run_dir.glob(f"{project.name}-*") if all(f.is_file() for f in backup.files(p)))
     if backups:
-        print(f"  database: (on an empty database, in {project}) {backup.restore_command(backups[-1])}", file=out)
+        print(f"  database: {backups[-1]}; to " + (backups[-1] / restore.FILE).read_text().rstrip(), file=out)
     else:
         print("  database: nothing was deleted before the failure (no backup was needed yet)", file=out)
     print(f"audit folder: {run_dir}", file=out, flush=True)

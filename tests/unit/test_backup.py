@@ -41,10 +41,6 @@ def test_the_restore_command_loads_finflo_first_in_one_call_and_quotes_the_paths
     assert taken.checks == []
 
 
-def test_the_default_folder_is_in_the_home_folder():
-    assert backup.default_folder() == Path.home() / ".runbook" / "backups"
-
-
 def test_the_backup_folder_is_outside_the_project(tmp_path):
     project = tmp_path / "own"
     project.mkdir()

@@ -185,7 +185,8 @@ class Taken:
         self.calls.append((project, database, folder, work, label))
         if self.error:
             raise self.error
-        return backup.Backup(Path("/backups/own-1"), {"t": 1}, "0" * 64, ["check one", "check two"])
+        (folder / "own-1").mkdir(parents=True)
+        return backup.Backup(folder / "own-1", {"t": 1}, "0" * 64, ["check one", "check two"])
 
 
 def guard_for(rb, notes, tmp_path):
@@ -204,12 +205,15 @@ def test_the_backup_is_taken_once_before_the_first_destructive_cell(make_runbook
     assert taken.calls == [] and notes == []
     guard.before(rb.cell("drop"))
     assert taken.calls == [(tmp_path / "own", guard.database, tmp_path / "backups", tmp_path / "work", "probe")]
-    assert notes == [
+    taken_to = tmp_path / "backups" / "own-1"
+    assert notes == [  # the project is no git work tree here: no commit to check out (tests/test_restore.py has one)
         "backing up the database before 'drop', the first cell that deletes data …",
-        "backup verified: check one", "backup verified: check two", "backup: /backups/own-1",
-        "restore it on an empty database, in the project's folder: "
-        "python manage.py migrate && python manage.py loaddata /backups/own-1/finflo.xml /backups/own-1/other-apps.xml",
+        "backup verified: check one", "backup verified: check two", f"backup: {taken_to}",
+        "restore it on an empty database, in the project's folder:",
+        f"  cd {tmp_path}/own && python manage.py migrate && python manage.py loaddata {taken_to}/finflo.xml "
+        f"{taken_to}/other-apps.xml",
     ]
+    assert (taken_to / "restore.txt").read_text().splitlines() == [notes[-2], notes[-1]]
     guard.before(rb.cell("again"))
     assert len(taken.calls) == 1
 
