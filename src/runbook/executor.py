@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 from traitlets.config import Config
 from nbclient.exceptions import DeadKernelError
 
-from . import databases, guards, preconditions, processes
+from . import databases, guards, preconditions, preload, processes
 from .errors import BadInput, RunbookFailed
 from .notebooks import Cell, Runbook, fill
 from .paths import SAMPLE_PROJECT
@@ -51,6 +51,7 @@ class RunOptions:
     # Operator mode: asked before each cell that deletes data; False stops the run there.
     confirm: Callable[[Cell], bool] | None = None
     tree_was_dirty: bool = False  # operator mode: cells that need a clean tree are skipped
+    preload: bool = False  # serve `python manage.py …` from a preloaded process (runbook.preload); not with project
 
 
 class Progress:
@@ -191,8 +192,16 @@ class _Execution:
         deadline = clock + self.options.run_timeout
         interrupted = False
         try:
-            with client.setup_kernel(env=self._kernel_env()):
-                self._execute_cells(nb, client, record, deadline)
+            with contextlib.ExitStack() as serving:
+                env = self._kernel_env()
+                if self.options.preload and not self.operator:  # a user's project: real processes only
+                    env[preload.KERNEL_VARIABLE] = serving.enter_context(preload.serving(self.tmp, self._kernel_env()))
+                try:
+                    with client.setup_kernel(env=env):
+                        self._execute_cells(nb, client, record, deadline)
+                finally:
+                    if preload.KERNEL_VARIABLE in env:
+                        record.preload = preload.tally(self.tmp)
         except RunbookFailed as failure:
             record.outcome, record.error = "failed", str(failure)
         except DeadKernelError:
