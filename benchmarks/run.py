@@ -16,7 +16,8 @@ or a command: everything is derived from the notebooks' metadata and cells.
 - nbmake: `pytest --nbmake` over copies of the notebooks with the runner's injected-parameters cell;
 - papermill: `papermill -r project_dir … -r database_url …` (and every other injected value), one
   notebook after another;
-- validate cold, sequential (`--no-cache --jobs 1`) and parallel (`--no-cache --jobs 2`);
+- validate cold, sequential (`--no-cache --jobs 1`), sequential with `python manage.py …` served by
+  forks of a preloaded process (`--preload`, runbook.preload) and parallel (`--no-cache --jobs 2`);
 - validate warm: nothing changed since the cold run, every record is reused;
 - prose-only rebuild: `mkdocs build` after editing the prose of a page (in a copy of docs/).
 
@@ -64,6 +65,7 @@ TARGETS = [
     ("cold sequential validate / floor", "validate_cold_sequential", "floor", "≤", 1.15),
     ("cold sequential validate / nbmake", "validate_cold_sequential", "nbmake", "≤", 1.0),
     ("cold sequential validate / papermill", "validate_cold_sequential", "papermill", "≤", 1.0),
+    ("cold sequential validate --preload / floor", "validate_cold_preload", "floor", "≤", 0.5),
     ("cold parallel / cold sequential validate", "validate_cold_parallel", "validate_cold_sequential", "≤", 0.65),
     ("warm validate of everything (s)", "validate_warm", None, "≤", 2.0),
     ("prose-only rebuild (s)", "prose_rebuild", None, "≤", 3.0),
@@ -73,6 +75,7 @@ LABELS = {
     "nbmake": "nbmake (pytest --nbmake)",
     "papermill": "papermill",
     "validate_cold_sequential": "validate --no-cache --jobs 1",
+    "validate_cold_preload": "validate --no-cache --jobs 1 --preload",
     "validate_cold_parallel": "validate --no-cache --jobs 2",
     "validate_warm": "validate, nothing changed",
     "prose_rebuild": "mkdocs build after a prose edit",
@@ -184,6 +187,9 @@ class Bench:
 
     def validate_cold_sequential(self, tmp: Path) -> None:
         self._validate(tmp / "records", "--no-cache", "--jobs", "1")
+
+    def validate_cold_preload(self, tmp: Path) -> None:
+        self._validate(tmp / "records", "--no-cache", "--jobs", "1", "--preload")
 
     def validate_cold_parallel(self, tmp: Path) -> None:
         records = self.scratch / "warm-records"
