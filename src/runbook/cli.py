@@ -136,7 +136,7 @@ def cmd_validate(args) -> int:
     passed, failed = validate(
         selected, engines, records_dir=Path(args.records), executed_dir=EXECUTED,
         progress=lambda stream: ConsoleProgress(verbose=args.verbose, stream=stream),
-        jobs=args.jobs, use_cache=not args.no_cache,
+        jobs=args.jobs, use_cache=not args.no_cache, preload=args.preload,
         cell_timeout=args.cell_timeout, run_timeout=args.run_timeout, out=sys.stdout,
     )
     print(f"{passed} passed, {failed} failed")
@@ -308,6 +308,9 @@ def _parser() -> argparse.ArgumentParser:
                         "1 shows each cell live (default: the number of cores)")
     p.add_argument("--no-cache", action="store_true",
                    help="run every runbook, even those whose record is current (default: reuse them)")
+    p.add_argument("--preload", action=argparse.BooleanOptionalAction, default=False,
+                   help="experimental: serve `python manage.py …` by forking a process that has imported "
+                        "Django's libraries (never the project); its records are kept apart (default: --no-preload)")
     p.set_defaults(command=cmd_validate)
     return parser
 

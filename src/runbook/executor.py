@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 from traitlets.config import Config
 from nbclient.exceptions import DeadKernelError
 
-from . import databases, guards, paths, preconditions, processes
+from . import databases, guards, paths, preconditions, preload, processes
 from .errors import BadInput, RunbookFailed
 from .notebooks import Cell, Runbook, fill
 from .paths import SAMPLE_PROJECT
@@ -51,6 +51,7 @@ class RunOptions:
     # Operator mode: asked before each cell that deletes data; False stops the run there.
     confirm: Callable[[Cell], bool] | None = None
     tree_was_dirty: bool = False  # operator mode: cells that need a clean tree are skipped
+    preload: bool = False  # serve `python manage.py …` from a preloaded process (runbook.preload); not with project
 
 
 class Progress:
@@ -75,13 +76,8 @@ def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None)
             database.check_reachable()
         else:
             database = stack.enter_context(databases.scratch_database(options.engine, tmp, runbook.slug))
-        extra = {}
-        if options.project is None:  # throwaway databases for demonstrations, on the sample only
-            for name in runbook.extra_databases:
-                folder = tmp / f"db-{name}"
-                folder.mkdir()
-                extra[name] = stack.enter_context(
-                    databases.scratch_database(database.engine, folder, f"{runbook.slug}_{name}"))
+        # Throwaway databases for demonstrations, on the sample only.
+        extra = throwaway_databases(stack, runbook, database.engine, tmp) if options.project is None else {}
         # Commands a dead or interrupted kernel leaves running (own sessions) are killed, before the database is dropped.
         stack.callback(processes.kill_recorded, tmp / "processes")
         record = _Execution(runbook, options, project, database, tmp, progress, extra).run()
@@ -99,6 +95,45 @@ def copy_sample_project(dest: Path) -> Path:
     shutil.copytree(SAMPLE_PROJECT, dest, ignore=_COPY_IGNORE)
     _commit_all(dest)
     return dest
+
+
+def throwaway_databases(stack: contextlib.ExitStack, runbook: Runbook, engine: str, tmp: Path) -> dict[str, databases.Database]:
+    """One more scratch database for each name in the runbook's metadata ``databases``, dropped with ``stack``."""
+    extra = {}
+    for name in runbook.extra_databases:
+        folder = tmp / f"db-{name}"
+        folder.mkdir()
+        extra[name] = stack.enter_context(databases.scratch_database(engine, folder, f"{runbook.slug}_{name}"))
+    return extra
+
+
+def injected_values(project: Path, database: databases.Database, throwaway: dict[str, databases.Database],
+                    parameters: dict[str, str] | None = None) -> dict[str, object]:
+    """What the runner sets after the parameters cell: this run's project and databases, and the ``-p`` values.
+
+    A cell's ``{name}`` is then ``{**runbook.defaults, **injected_values(...)}[name]``.
+    """
+    return {"project_dir": str(project), "database_url": database.url,
+            **{f"{name}_database_url": db.url for name, db in throwaway.items()}, **(parameters or {})}
+
+
+def with_injected_parameters(nb, runbook: Runbook, injected: dict[str, object]):
+    """``nb`` with papermill's ``injected-parameters`` cell after its ``parameters`` cell."""
+    values = {k: v for k, v in injected.items() if k in runbook.defaults or k in guards.INJECTED}
+    source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    cell.id = "injected-parameters"
+    at = next((i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), 0)
+    nb.cells.insert(at, cell)
+    return nb
+
+
+def command_environment() -> dict[str, str]:
+    """The environment a runbook's commands start from (the setup cell then sets DATABASE_URL)."""
+    # The runner's Python first, no inherited DATABASE_URL: only the runbook's parameter decides it.
+    env = preconditions.command_env(None)
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")  # nothing a reader's shell lacks
+    return env
 
 
 def _prepare_project(project: Path | None, tmp: Path) -> Path:
@@ -133,11 +168,10 @@ class _Execution:
             sysconfig.get_paths()["purelib"]: "<site-packages>", sys.prefix: "<venv>",
         }
         self.operator = options.project is not None
-        self.extra_urls = {f"{name}_database_url": db.url for name, db in (extra or {}).items()}
         for name, db in (extra or {}).items():
             self.replacements[db.name] = f"<{name}-database>"
-        self.values = {**runbook.defaults, "project_dir": str(project), "database_url": database.url,
-                       **self.extra_urls, **options.parameters}
+        self.injected = injected_values(project, database, extra or {}, options.parameters)
+        self.values = {**runbook.defaults, **self.injected}
         self.guard = None
         if self.operator and guards.is_destructive(runbook):
             self.guard = guards.BackupBeforeDestruction(
@@ -158,8 +192,16 @@ class _Execution:
         deadline = clock + self.options.run_timeout
         interrupted = False
         try:
-            with client.setup_kernel(env=self._kernel_env()):
-                self._execute_cells(nb, client, record, deadline)
+            with contextlib.ExitStack() as serving:
+                env = self._kernel_env()
+                if self.options.preload and not self.operator:  # a user's project: real processes only
+                    env[preload.KERNEL_VARIABLE] = serving.enter_context(preload.serving(self.tmp, self._kernel_env()))
+                try:
+                    with client.setup_kernel(env=env):
+                        self._execute_cells(nb, client, record, deadline)
+                finally:
+                    if preload.KERNEL_VARIABLE in env:
+                        record.preload = preload.tally(self.tmp)
         except RunbookFailed as failure:
             record.outcome, record.error = "failed", str(failure)
         except DeadKernelError:
@@ -290,16 +332,7 @@ class _Execution:
     # -- set-up --------------------------------------------------------------------------------
 
     def _notebook(self):
-        nb = nbformat.read(self.runbook.path, as_version=4)
-        values = {"project_dir": str(self.project), "database_url": self.database.url, **self.extra_urls,
-                  **self.options.parameters}
-        values = {k: v for k, v in values.items() if k in self.runbook.defaults or k in guards.INJECTED}
-        source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
-        injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
-        injected.id = "injected-parameters"
-        at = next((i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), 0)
-        nb.cells.insert(at, injected)
-        return nb
+        return with_injected_parameters(nbformat.read(self.runbook.path, as_version=4), self.runbook, self.injected)
 
     def _client(self, nb) -> NotebookClient:
         # IPC sockets in the run's private folder: no TCP port for other local users to reach.
@@ -324,9 +357,7 @@ class _Execution:
         self.replies[id(cell)] = execute_reply
 
     def _kernel_env(self) -> dict[str, str]:
-        # The runner's Python first, no inherited DATABASE_URL: only the runbook's parameter decides it.
-        env = preconditions.command_env(None)
-        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")  # nothing a reader's shell lacks
+        env = command_environment()
         env[processes.ENV] = str(self.tmp / "processes")
         return env
 

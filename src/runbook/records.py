@@ -31,6 +31,8 @@ class RunRecord:
     cells: list[CellRecord] = field(default_factory=list)
     error: str | None = None
     cache_key: str | None = None
+    # With --preload: how many `python manage.py …` ran in a fork, and how many as real processes.
+    preload: dict[str, int] | None = None
 
     @property
     def passed(self) -> bool:

@@ -16,8 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import processes
+from . import preload, processes
 from .notebooks import fill
+
+# Set when the run preloads: taken out of the kernel's environment, so no command sees it.
+_preload_socket: str | None = None
 
 
 class CommandFailed(Exception):
@@ -25,6 +28,9 @@ class CommandFailed(Exception):
 
 
 def load_ipython_extension(ipython) -> None:
+    global _preload_socket
+    _preload_socket = os.environ.pop(preload.KERNEL_VARIABLE, None)
+
     def system(cmd: str) -> None:
         # `{name}` is the runbook's parameter, filled in exactly as pages and plans show it;
         # `$NAME` and `$(...)` are left to bash (IPython's own expansion would take `$` too).
@@ -40,6 +46,8 @@ def load_ipython_extension(ipython) -> None:
 
 
 def run_command(command: str) -> int:
+    if _preload_socket:
+        command = preload.bash_prefix(_preload_socket) + command
     proc = subprocess.Popen(
         command, shell=True, executable="/bin/bash", stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,

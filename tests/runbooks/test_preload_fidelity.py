@@ -1,0 +1,83 @@
+"""Preloading changes nothing a reader sees: every command cell of every runbook, on every engine,
+prints the same output (after the records' normalisation), ends with the same exit code and outcome
+whether `python manage.py …` runs in a fork of the preload server or as a real process.
+
+The real-process side is the session's `runbook validate` (shared with the other runbook tests);
+the preloaded side is `runbook validate --preload`. Side effects show in the outputs: the runbooks'
+checks print row counts and per-table digests of the values, `git status` and the files they read.
+The preloaded run must actually have forked (otherwise the comparison proves nothing); the commands
+the server sends to real processes (standard input from a file: `dbshell < dump.sql` on MariaDB)
+are part of the comparison too.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from runbook import notebooks, records
+
+from ..conftest import REPO, require_server
+from .conftest import validated_records
+
+
+# What changes from one real run to the next: digests of tables holding timestamps or salted
+# password hashes, the microseconds of a timestamp, the minute in a migration's automatic name,
+# and the order of sets of table names (Python's hash seed differs per process; forks share the
+# server's). Each run still compares its own values (the runbooks' "values: identical" checks),
+# and every cell's outcome and exit code are compared as they are.
+_VARIES_BETWEEN_RUNS = [(re.compile(r"\b[0-9a-f]{64}\b"), "<sha256>"), (re.compile(r"microsecond \d+"), "microsecond <n>"),
+                        (re.compile(r"_auto_\d{8}_\d{4}"), "_auto_<yyyymmdd_hhmm>")]
+
+
+def normalised(output: str) -> str:
+    for pattern, replacement in _VARIES_BETWEEN_RUNS:
+        output = pattern.sub(replacement, output)
+    return output
+
+
+def same_output(real: str, preloaded: str) -> bool:
+    real, preloaded = normalised(real), normalised(preloaded)
+    return real == preloaded or sorted(re.findall(r"[^\s,()]+", real)) == sorted(re.findall(r"[^\s,()]+", preloaded))
+
+
+@pytest.fixture(scope="session")
+def preloaded_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("preloaded-records")
+
+
+_preloaded: dict[str, subprocess.CompletedProcess] = {}
+
+
+def preloaded_records(engine: str, folder) -> subprocess.CompletedProcess:
+    if engine not in _preloaded:
+        _preloaded[engine] = subprocess.run(
+            [sys.executable, "-m", "runbook.cli", "validate", "--preload", "--engine", engine, "--records", str(folder)],
+            cwd=REPO, capture_output=True, text=True, timeout=1800,
+        )
+    return _preloaded[engine]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "mariadb"])
+@pytest.mark.parametrize("slug", [r.slug for r in notebooks.all_runbooks()])
+def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, records_dir, preloaded_dir):
+    require_server(engine)
+    real_proc = validated_records(engine, records_dir)
+    preloaded_proc = preloaded_records(engine, preloaded_dir)
+    real = records.load(slug, engine, records_dir)
+    preloaded = records.load(slug, engine, preloaded_dir)
+    assert real is not None and real.passed, f"real processes: {real and real.error}\n{real_proc.stdout[-3000:]}"
+    assert preloaded is not None, f"no preloaded record:\n{preloaded_proc.stdout[-3000:]}\n{preloaded_proc.stderr[-3000:]}"
+    assert real.preload is None
+    assert preloaded.preload and preloaded.preload["forked"] > 0, f"nothing was forked: {preloaded.preload}"
+    differences = [
+        f"{mine.id}: {field}\n  real:      {getattr(mine, field)!r}\n  preloaded: {getattr(theirs, field)!r}"
+        for mine, theirs in zip(real.cells, preloaded.cells)
+        for field in ("id", "outcome", "exit", "output")
+        if not (same_output(mine.output, theirs.output) if field == "output" else getattr(mine, field) == getattr(theirs, field))
+    ]
+    assert len(real.cells) == len(preloaded.cells)
+    assert not differences, "\n".join(differences)
+    assert preloaded.passed, preloaded.error
