@@ -340,7 +340,7 @@ def test_a_program_the_procedure_runs_missing_from_path_is_refused(tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "PATH": str(bin_dir), "HOME": str(home)})
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "needs the programs cat, grep, touch, diff, rm; not on PATH: rm" in result.stderr
+    assert "needs the programs cat, grep, touch, rm, diff; not on PATH: rm" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert snapshot(op.path) == files and op.fingerprint() == db and not (tmp_path / "backups").exists()
 

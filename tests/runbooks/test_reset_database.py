@@ -52,7 +52,7 @@ def test_the_procedure_is_the_first_section_and_holds_every_step_the_reader_runs
     assert heading == "Reset the database"
     procedure = [c.id for c in runbook.cells if c.role == "procedure" and not c.hidden and not c.is_parameters]
     assert [c for c in _shown(body) if c in procedure] == procedure, "every procedure step, in order"
-    assert re.findall(r"^(\d)\. ", body, flags=re.M) == [str(n) for n in range(1, 10)]
+    assert re.findall(r"^(\d)\. ", body, flags=re.M) == [str(n) for n in range(1, 9)]
     # What the reader sees first is the database about to be dropped; the backup and its proof come before the drop.
     order = _shown(body)
     assert order[0] == "target"
@@ -77,14 +77,17 @@ def test_every_demonstration_fails_closed_and_every_procedure_line_is_plain():
             assert not any("sample_only" in c or "THROWAWAY" in c or "_database_url}" in c for c in cell.commands), cell.id
 
 
-def test_the_scratch_settings_are_the_shared_text_and_are_removed_at_the_end():
+def test_the_scratch_settings_are_the_shared_text_and_are_removed_before_the_drop():
     runbook = notebooks.find(SLUG)
     call = ast.parse(runbook.cells_by_id["scratch-settings"].source).body[0].value
     values = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
     assert ast.literal_eval(call.args[0]) == "config/scratch_settings.py"
     assert values == {"old": "", "new": SCRATCH_SETTINGS}
     ids = [c.id for c in runbook.cells]
-    assert ids.index("scratch-settings-remove") > max(ids.index(f"scratch-drop-{e}") for e in ENGINES) > ids.index("migrate")
+    # Proven, then cleaned up, then the drop: declining the drop (or a failed one) leaves no scratch behind.
+    assert ids.index("scratch-compare") < min(ids.index(f"scratch-drop-{e}") for e in ENGINES)
+    assert max(ids.index(f"scratch-drop-{e}") for e in ENGINES) < ids.index("scratch-settings-remove") \
+        < min(ids.index(f"reset-{e}") for e in ENGINES)
 
 
 def test_each_drop_runs_only_after_the_backup_was_proven():
