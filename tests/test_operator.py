@@ -131,8 +131,8 @@ def _recent_change(op: Operator) -> None:
     models.write_text(models.read_text().replace(old, new))
     op.manage("makemigrations", "transaction", "-v", "0")
     op.manage("migrate", "-v", "0")
-    op.manage("shell", "-v", "0", "-c", "from transaction.models import Invoice; "
-              "Invoice.objects.filter(pk__in=Invoice.objects.order_by('pk').values('pk')[:100]).update(due_on='2026-02-28')")
+    op.manage("shell", "-v", "0", "-c", "from transaction.models import Invoice; pks = list(Invoice.objects.order_by('pk')"
+              ".values_list('pk', flat=True)[:100]); Invoice.objects.filter(pk__in=pks).update(due_on='2026-02-28')")
     op.git("add", "-A")
     op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "invoices have a due date")
 
@@ -181,7 +181,7 @@ def test_an_operator_run_does_only_the_procedure_and_loses_nothing(operator, slu
     # Files: the operator's work is intact; only what the runbook declares changed.
     assert (op.path / UNTRACKED).read_text() == "# notes a colleague has not committed yet\n"
     assert LOCAL_EDIT in (op.path / "config/settings.py").read_text()
-    assert (op.path / EXTRA_MIGRATION).is_file() and op.git("log", "--oneline", "-1").endswith("own migration\n")
+    assert (op.path / EXTRA_MIGRATION).is_file() and "the operator's own migration" in op.git("log", "--format=%s")
     changed = {p for p in set(files) | set(snapshot(op.path)) if files.get(p) != snapshot(op.path).get(p)}
     assert changed == DOCUMENTED_FILES.get(slug, set())
     assert op.surroundings() == around, "a file appeared or changed outside the project and the backup folder"
