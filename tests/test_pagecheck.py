@@ -19,8 +19,12 @@ MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt",
 CIRCULAR = DOCS / "how-to" / "circular-dependency.md"
 
 
-def problems(text: str, slug: str | None = "circular-dependency") -> list[str]:
-    return pagecheck.problems_of(text, notebooks.find(slug) if slug else None, MACROS)
+def problems(text: str, slug: str | None = "circular-dependency", explanation: bool = False) -> list[str]:
+    """The page's problems, its runbook's cells shown between it and its companion (how-to/explanation)."""
+    companion = DOCS / ("how-to" if explanation else "explanation") / f"{slug}.md"
+    return pagecheck.problems_of(text, notebooks.find(slug) if slug else None, MACROS,
+                                 companion.read_text() if slug and companion.is_file() else None,
+                                 procedure_page=not explanation)
 
 
 def test_the_macros_module_has_the_same_macros():
@@ -67,11 +71,12 @@ def test_a_hidden_cell_may_be_left_off_but_not_shown():
 
 
 def test_engine_siblings_are_one_step_in_any_order_but_each_is_shown():
-    page = (DOCS / "how-to" / "rollback-migrations.md").read_text()
-    sqlite = '{{ output("rollback-migrations", "migrate-fails-sqlite", collapsed=False) }}'
-    mariadb = '{{ output("rollback-migrations", "migrate-fails-mariadb", engine="mariadb", collapsed=False) }}'
-    assert problems(page.replace(sqlite, "@S@").replace(mariadb, sqlite).replace("@S@", mariadb), "rollback-migrations") == []
-    [problem] = problems(page.replace(mariadb, ""), "rollback-migrations")
+    page = (DOCS / "explanation" / "rollback-migrations.md").read_text()
+    sqlite = '{{ output("rollback-migrations", "migrate-fails-sqlite") }}'
+    mariadb = '{{ output("rollback-migrations", "migrate-fails-mariadb", engine="mariadb") }}'
+    swapped = page.replace(sqlite, "@S@").replace(mariadb, sqlite).replace("@S@", mariadb)
+    assert problems(swapped, "rollback-migrations", explanation=True) == []
+    [problem] = problems(page.replace(mariadb, ""), "rollback-migrations", explanation=True)
     assert problem.startswith("does not show cell 'migrate-fails-mariadb' (demo)")
 
 

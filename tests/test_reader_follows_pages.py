@@ -54,7 +54,7 @@ MILLISECOND_ONLY: dict[str, str] = {}
 DELIVERED_BY_LAST_STEP = {
     "circular-dependency": "every migration is applied",
     "reset-database": "every migration is applied",
-    "rollback-migrations": "the later migration of accounts is unapplied",
+    "rollback-migrations": "the scratch database is dropped and its settings file removed",
     "new-work-model": "every existing payment has a workflow",
     "backup-and-restore": "every row of the reader's data is back",
 }
@@ -311,6 +311,8 @@ def reader_project(slug: str, engine: str, tmp_path: Path, venv: Path):
         else:
             reader.test_python("manage.py", "migrate", "-v", "0")
             reader.test_python(code=EXTRA_DATA)
+        if slug == "rollback-migrations":
+            _recent_change(reader)
         if slug in ("backup-and-restore", "rollback-migrations", "reset-database"):
             line = page_backup_dir_line()  # the page: `export BACKUP_DIR=~/backups/...`, run by the reader
             made = reader.bash(f'{line} && printf %s "$BACKUP_DIR"')
@@ -318,7 +320,66 @@ def reader_project(slug: str, engine: str, tmp_path: Path, venv: Path):
             reader.backup_dir = Path(made.stdout)
             assert reader.backup_dir.is_dir() and reader.root / "home" in reader.backup_dir.parents
         assert reader.git("status", "--porcelain") == "", "the reader's project starts committed"
-        yield reader
+        try:
+            yield reader
+        finally:
+            if slug == "rollback-migrations":  # a reader who stopped before the last step leaves it behind
+                _scratch_database(reader, drop=True)
+
+
+# The change the rollback page undoes, as the reader made it: a field on Invoice (the page's own
+# edit), its migration made and applied, values in it (not every invoice has one), committed.
+DUE_ON_VALUES = r'''
+import os, sys
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django
+django.setup()
+from datetime import date, timedelta
+from transaction.models import Invoice
+for i, invoice in enumerate(Invoice.objects.order_by("pk")):
+    if i % 3:
+        invoice.due_on = date(2024, 3, 1) + timedelta(days=7 * i)
+        invoice.save(update_fields=["due_on"])
+print(Invoice.objects.filter(due_on__isnull=False).count())
+'''
+
+# The scratch database the rollback page makes beside the reader's: does it exist (and drop it).
+SCRATCH_DATABASE = r'''
+import os, sys
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django
+django.setup()
+from django.db import connection
+name = connection.settings_dict["NAME"] + "_scratch"
+if connection.vendor == "sqlite":
+    exists = os.path.exists(name)
+    if exists and "--drop" in sys.argv:
+        os.remove(name)
+else:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s" if connection.vendor == "postgresql" else
+                       "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [name])
+        exists = cursor.fetchone() is not None
+        if exists and "--drop" in sys.argv:
+            cursor.execute("DROP DATABASE " + connection.ops.quote_name(name))
+print(exists)
+'''
+
+
+def _recent_change(reader: Reader) -> None:
+    step = edit_as_shown(reader, notebooks.find("rollback-migrations").cell("add-due-on"))
+    assert step.as_shown, step.output
+    reader.test_python("manage.py", "makemigrations", "transaction")
+    reader.test_python("manage.py", "migrate", "-v", "0")
+    assert int(reader.test_python(code=DUE_ON_VALUES)) > 0
+    reader.git("add", "-A")
+    reader.git("commit", "-qm", "invoices have a due date")
+
+
+def _scratch_database(reader: Reader, drop: bool = False) -> bool:
+    return reader.test_python("-c", SCRATCH_DATABASE, *(["--drop"] if drop else [])).strip() == "True"
 
 
 # --- the task's success criteria, per page ---------------------------------------------------------
@@ -420,25 +481,38 @@ def _reset(reader, before, after):
 
 
 def _rollback(reader, before, after):
+    migration = ("transaction", "0002_invoice_due_on")
     applied = {tuple(k) for k in after["applied"]}
-    result = [("accounts.0001_initial is applied", ("accounts", "0001_initial") in applied, ""),
-              ("the later migration of accounts is unapplied",
-               ("accounts", "0002_links_to_finflo_and_transaction") not in applied, "")]
+    result = [("transaction.0001_initial is applied", ("transaction", "0001_initial") in applied, ""),
+              ("the migration is unapplied", migration not in applied, "")]
     unapplied = sorted({tuple(k) for k in before["applied"]} - applied)
-    result.append(("only accounts' later migrations are unapplied",
-                   all(app == "accounts" for app, _ in unapplied), f"unapplied: {unapplied}"))
-    # The task drops what the later migration created: the table userprocessauth and the column
-    # Parties.base_currency (the page's plan says so). Every other value stays, at full precision.
-    changed = _changed_tables(before, after, {"accounts_userprocessauth", "accounts_parties", "django_migrations"})
+    result.append(("only that migration is unapplied", unapplied == [migration], f"unapplied: {unapplied}"))
+    # The task drops what the migration created: the column Invoice.due_on (the page's plan says so).
+    # Every other value stays, at full precision.
+    changed = _changed_tables(before, after, {"transaction_invoice", "django_migrations"})
     result.append(("no other table's rows changed (full precision)", changed == [], f"changed: {changed}"))
-    b, a = before["tables"]["accounts_parties"], after["tables"].get("accounts_parties", {"columns": [], "rows": []})
+    b, a = before["tables"]["transaction_invoice"], after["tables"].get("transaction_invoice", {"columns": [], "rows": []})
     kept = [c for c in b["columns"] if c in a["columns"]]
     project = lambda t: [[row[t["columns"].index(c)] for c in kept] for row in t["rows"]]  # noqa: E731
-    result.append(("Parties lost the column base_currency (the task) and kept every row and other value",
-                   set(b["columns"]) - set(kept) == {"base_currency_id"} and project(a) == project(b),
+    result.append(("Invoice lost the column due_on (the task) and kept every row and other value",
+                   set(b["columns"]) - set(kept) == {"due_on"} and project(a) == project(b),
                    f"columns before {b['columns']}, after {a['columns']}"))
+    # ... and the code: the migration file gone, the model as it was before the change (the reader's
+    # other work in it would stay: the page edits the field's line out), models and migrations agreeing.
+    result.append(("the migration file is removed",
+                   not (reader.project / "transaction/migrations/0002_invoice_due_on.py").exists(), ""))
+    model = reader.git("diff", "HEAD~1", "--", "transaction/models.py")
+    result.append(("the model is as before the change", model == "", model))
+    check = subprocess.run([str(reader.venv / "bin/python"), "manage.py", "makemigrations", "--check", "--dry-run"],
+                           cwd=reader.project, env=reader.reader_env(), capture_output=True, text=True)
+    result.append(("makemigrations --check passes", check.returncode == 0, check.stdout + check.stderr))
+    result.append(("migrate --check passes (nothing pending)", after["pending"] == [], f"pending: {after['pending']}"))
     backups = sorted(p.name for p in reader.backup_dir.iterdir() if p.stat().st_size) if reader.backup_dir else []
-    result.append(("a backup was written to $BACKUP_DIR first", bool(backups), f"files: {backups}"))
+    result.append(("a backup was written to $BACKUP_DIR first", {"finflo.xml", "other-apps.xml"} <= set(backups),
+                   f"files: {backups}"))
+    left = [str(p) for p in [reader.project / "config/scratch_settings.py"] if p.exists()]
+    result.append(("the scratch database is dropped and its settings file removed",
+                   not left and not _scratch_database(reader), f"left: {left or 'the scratch database'}"))
     return result
 
 

@@ -407,6 +407,8 @@ def test_sqlite_records_alone_give_complete_pages(site):
     # No claim without a record of this build (review §0.1): the other engines are named as missing.
     assert "No MariaDB output in this build" in rollback
     assert "Validated on SQLite only (this build)" in rollback and "in CI" not in rollback
+    what_goes_wrong = (site / "explanation" / "rollback-migrations" / "index.html").read_text()
+    assert "No MariaDB output in this build" in what_goes_wrong
 
 
 def test_sqlite_records_alone_fail_the_build_in_ci(records, tmp_path):
