@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 import shlex
 
+# Words the shell reads itself: `if test -f x; then rm x; fi` runs `test` and `rm`, no program `if`.
+SHELL_KEYWORDS = {"if", "then", "else", "elif", "fi", "for", "in", "do", "done", "while", "until", "case",
+                  "esac", "{", "}", "!", "time"}
+
 
 def programs(command: str) -> list[tuple[str, list[str]]]:
     """The simple commands of a shell line, each as (reference key, its words); the commands inside
@@ -26,7 +30,9 @@ def programs(command: str) -> list[tuple[str, list[str]]]:
             current.append(token)
     simple.append(current)
     for words in simple:
-        while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+        if words[:1] in (["for"], ["case"]):
+            continue  # `for NAME in WORDS`, `case WORD in`: words, not a program
+        while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in SHELL_KEYWORDS):
             words = words[1:]
         if not words:
             continue

@@ -238,3 +238,14 @@ def test_a_backup_that_fails_stops_the_run_before_the_cell(make_runbook, tmp_pat
     # The message goes through the run's scrubber (here: upper case).
     assert str(raised.value) == "RUNBOOK 'PROBE', CELL 'DROP' ON SQLITE: BACKUP NOT VERIFIED, SO NOTHING WAS DESTROYED: ROWS DIFFER"
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+# -- the programs a shell line runs (operator mode's preconditions) -------------------------------
+
+def test_shell_keywords_are_not_programs():
+    """`if`/`for`/`do` are read by the shell: a procedure written with them needs no program of that name."""
+    from runbook.shellwords import programs
+
+    assert [p for p, _ in programs("for t in a b; do python manage.py shell -c x; done")] == ["manage.py shell"]
+    assert [p for p, _ in programs("if test -f x; then rm x; else echo no; fi")] == ["test", "rm", "echo"]
+    assert [p for p, _ in programs("! grep -q x f && { echo a; }")] == ["grep", "echo"]
