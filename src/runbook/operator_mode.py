@@ -96,9 +96,11 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
         if cell.is_parameters or not cell.runs_on(engine):  # another engine's step (its tab on the page)
             continue
         plan.steps.append(Step(cell, cell.commands_with(values), list(cell.writes), cell.destructive))
-    migrating = next((s for s in plan.steps if any(_MIGRATES.search(c) for c in s.commands)), None)
+    # Django's plan for the project's own database: the first migrate that names no other settings
+    # (a procedure may migrate a scratch database first, with --settings=…).
+    migrating = [c for s in plan.steps for c in s.commands if _MIGRATES.search(c) and "--settings" not in c]
     if migrating and ask_django and plan.holds:
-        command = next(c for c in migrating.commands if _MIGRATES.search(c)) + " --plan"
+        command = migrating[0] + " --plan"
         plan.migrate_plan = (command, _django_says(project, env, command))
     return plan
 
