@@ -415,8 +415,19 @@ def _teammate_migrates(reader: Reader) -> tuple[bool, str]:
     return result.returncode == 0, (result.stdout + result.stderr)[-800:]
 
 
+def _written_into_finflo(reader: Reader) -> list[str]:
+    """Files in the reader's installed finflo package that pip did not install (its RECORD)."""
+    site = next((reader.venv / "lib").glob("python3*/site-packages"))
+    record = next(site.glob("finflo-*.dist-info")) / "RECORD"
+    installed = {line.split(",")[0] for line in record.read_text().splitlines()}
+    return sorted(str(p.relative_to(site)) for p in (site / "finflo").rglob("*.py")
+                  if str(p.relative_to(site)) not in installed)
+
+
 def _circular(reader, before, after):
     result = [_all_applied(after), _finflo_seeded(after)]
+    written = _written_into_finflo(reader)
+    result.append(("nothing was written into the installed finflo package", written == [], f"written: {written}"))
     missing = sorted(APP_TABLES - set(after["tables"]))
     result.append(("the apps' tables exist", not missing, f"missing: {missing}"))
     # The reader's database applied the old migrations: its data stays, at full precision.
