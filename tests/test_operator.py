@@ -358,7 +358,8 @@ def test_settings_that_ignore_the_database_url_are_refused(tmp_path):
     settings.write_text(settings.read_text() + "\nDATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', "
                                                "'NAME': '/elsewhere/prod.sqlite3'}}\n")
     op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qam", "hard-coded database")
-    result = op.runbook("run", "circular-dependency", "--project", str(op.path), "--database-url", op.database_url)
+    result = op.runbook("run", "circular-dependency", "--project", str(op.path), "--database-url", op.database_url,
+                        *ARGS["circular-dependency"])
     assert result.returncode == 2
     assert "would run on the database '/elsewhere/prod.sqlite3' that the project's settings name" in result.stderr
 
