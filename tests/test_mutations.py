@@ -125,8 +125,9 @@ class Mutant:
 MUTANTS = [
     Mutant("a page drops a step",
            lambda c: c.replace(CIRCULAR, '{{ command("circular-dependency", "remove-regenerated") }}', ""),
-           "build", ["docs/how-to/circular-dependency.md:", "does not show cell 'remove-regenerated' (procedure)",
-                     "which runs between 'list-regenerated' (page line", "and 'makemigrations-both' (page line"]),
+           # The build checks the explanation page first; it names the step missing from both pages.
+           "build", ["docs/explanation/circular-dependency.md:", "does not show cell 'remove-regenerated' (procedure)",
+                     "which runs between 'symptom-never-committed' (page line", "and 'cycle-before-split' (page line"]),
     Mutant("a page swaps two steps",
            lambda c: (c.replace(CIRCULAR, '{{ step("circular-dependency", "fake-compared") }}', "@FAKE@"),
                       c.replace(CIRCULAR, '{{ step("circular-dependency", "migrate") }}',
@@ -158,8 +159,8 @@ MUTANTS = [
            "build", ["docs/how-to/circular-dependency.md:", "shows cell 'migrate' (line", "after 'fake-compared'"]),
     Mutant("the runbook gains a procedure cell its page does not show",
            lambda c: c.notebook("circular-dependency", add_fake_procedure), "build",
-           ["docs/how-to/circular-dependency.md:", "does not show cell 'fake-accounts' (procedure)",
-            "which runs between 'files-to-commit' (page line"]),
+           ["docs/explanation/circular-dependency.md:", "does not show cell 'fake-accounts' (procedure)",
+            "which runs between 'workaround-makemigrations-transaction' (page line"]),
     Mutant("a demonstration that edits the sample's files leaves its 'Do not run this' block",
            lambda c: c.replace(EXPLANATION, '??? danger "Do not run this on your project: the project without finflo_migrations"',
                                '??? note "The project without finflo_migrations"'),
