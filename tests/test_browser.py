@@ -90,7 +90,7 @@ def page(browser, server):
 
 def test_before_after_tabs_switch(page, server):
     page.goto(server + PAGES["circular-dependency"])
-    tabs = page.locator(".tabbed-set").filter(has_text="accounts/models.py").first
+    tabs = page.locator(".tabbed-set").filter(has_text="config/settings.py").first
     before, after = tabs.locator(".tabbed-block").nth(0), tabs.locator(".tabbed-block").nth(1)
     assert before.is_visible() and not after.is_visible()
     tabs.locator("label", has_text="AFTER").click()

@@ -110,6 +110,7 @@ def add_fake_procedure(nb: dict) -> None:
 
 
 CIRCULAR = "docs/how-to/circular-dependency.md"
+EXPLANATION = "docs/explanation/circular-dependency.md"
 BASH = "\n```bash\npython manage.py migrate --fake accounts 0042_never_ran\n```\n"
 
 
@@ -123,16 +124,17 @@ class Mutant:
 
 MUTANTS = [
     Mutant("a page drops a step",
-           lambda c: c.replace(CIRCULAR, '{{ step("circular-dependency", "node-not-found") }}', ""),
-           "build", ["docs/how-to/circular-dependency.md:", "does not show cell 'node-not-found' (demo)",
-                     "which runs between 'drop-migration-modules' (page line", "and 'restore-settings' (page line"]),
+           lambda c: c.replace(CIRCULAR, '{{ command("circular-dependency", "remove-regenerated") }}', ""),
+           # The build checks the explanation page first; it names the step missing from both pages.
+           "build", ["docs/explanation/circular-dependency.md:", "does not show cell 'remove-regenerated' (procedure)",
+                     "which runs between 'symptom-never-committed' (page line", "and 'cycle-before-split' (page line"]),
     Mutant("a page swaps two steps",
-           lambda c: (c.replace(CIRCULAR, '{{ step("circular-dependency", "plan") }}', "@PLAN@"),
-                      c.replace(CIRCULAR, '{{ step("circular-dependency", "show-second-dependencies") }}',
-                                '{{ step("circular-dependency", "plan") }}'),
-                      c.replace(CIRCULAR, "@PLAN@", '{{ step("circular-dependency", "show-second-dependencies") }}')),
-           "build", ["docs/how-to/circular-dependency.md:", "shows cell 'show-second-dependencies' (line",
-                     "after 'plan' (line", "runs it before, between 'makemigrations-second' and 'plan'"]),
+           lambda c: (c.replace(CIRCULAR, '{{ step("circular-dependency", "fake-compared") }}', "@FAKE@"),
+                      c.replace(CIRCULAR, '{{ step("circular-dependency", "migrate") }}',
+                                '{{ step("circular-dependency", "fake-compared") }}'),
+                      c.replace(CIRCULAR, "@FAKE@", '{{ step("circular-dependency", "migrate") }}')),
+           "build", ["docs/how-to/circular-dependency.md:", "shows cell 'fake-compared' (line",
+                     "after 'migrate' (line", "runs it before, between 'schema-mariadb' and 'migrate'"]),
     Mutant("a page gets a pasted bash block",
            lambda c: c.append(CIRCULAR, BASH), "build",
            ["docs/how-to/circular-dependency.md:", "a typed ```bash block", ".not-a-runbook-step"]),
@@ -143,9 +145,9 @@ MUTANTS = [
            lambda c: c.append("docs/reference/commands.md", "\n~~~console\n$ python manage.py migrate\n~~~\n"),
            "build", ["docs/reference/commands.md:", "a typed ```console block"]),
     Mutant("a step is hidden from readers in an HTML comment",
-           lambda c: c.replace(CIRCULAR, '{{ step("circular-dependency", "node-not-found") }}',
-                               '<!-- {{ step("circular-dependency", "node-not-found") }} -->'),
-           "build", ["does not show cell 'node-not-found' (demo)"]),
+           lambda c: c.replace(CIRCULAR, '{{ step("circular-dependency", "prune") }}',
+                               '<!-- {{ step("circular-dependency", "prune") }} -->'),
+           "build", ["does not show cell 'prune' (procedure)"]),
     Mutant("a page stops rendering its macros",
            lambda c: c.replace(CIRCULAR, "# How to break", "---\nrender_macros: false\n---\n\n# How to break"),
            "build", ["docs/how-to/circular-dependency.md: render_macros: false"]),
@@ -153,47 +155,48 @@ MUTANTS = [
            lambda c: c.append(CIRCULAR, '\n{{ "```bash\\npython manage.py flush\\n```" }}\n'), "build",
            ["docs/how-to/circular-dependency.md:", "is not a call of a macro"]),
     Mutant("the runbook swaps two cells its page shows in order",
-           lambda c: c.notebook("circular-dependency", lambda nb: swap_cells(nb, "plan", "show-second-dependencies")),
-           "build", ["docs/how-to/circular-dependency.md:", "shows cell 'plan' (line", "after 'show-second-dependencies'"]),
+           lambda c: c.notebook("circular-dependency", lambda nb: swap_cells(nb, "fake-compared", "migrate")),
+           "build", ["docs/how-to/circular-dependency.md:", "shows cell 'migrate' (line", "after 'fake-compared'"]),
     Mutant("the runbook gains a procedure cell its page does not show",
            lambda c: c.notebook("circular-dependency", add_fake_procedure), "build",
-           ["docs/how-to/circular-dependency.md:", "does not show cell 'fake-accounts' (procedure)",
+           ["docs/explanation/circular-dependency.md:", "does not show cell 'fake-accounts' (procedure)",
             "which runs between 'workaround-makemigrations-transaction' (page line"]),
-    Mutant("a demonstration that deletes migrations leaves its 'Do not run this' block",
-           lambda c: c.replace(CIRCULAR, '??? danger "Do not run this on your project: the procedure without the first pass"',
-                               '??? note "The procedure without the first pass"'),
-           "build", ["docs/how-to/circular-dependency.md:", "demo cell 'without-first-pass-delete' runs on the reader's "
-                     "own project or database"]),
-    Mutant("a demonstration on a throwaway database loses the prefix that points at it",
+    Mutant("a demonstration that edits the sample's files leaves its 'Do not run this' block",
+           lambda c: c.replace(EXPLANATION, '??? danger "Do not run this on your project: the project without finflo_migrations"',
+                               '??? note "The project without finflo_migrations"'),
+           "build", ["docs/explanation/circular-dependency.md:", "demo cell 'never-committed-settings' edits the "
+                     "sample's files"]),
+    Mutant("a demonstration on a throwaway database loses the settings only the sample has",
            lambda c: c.notebook("circular-dependency", lambda nb: source_of(
-               nb, "old-database-migrate-fails", "DATABASE_URL={old_database_url} ", "")),
-           "build", ["docs/how-to/circular-dependency.md:", "demo cell 'old-database-migrate-fails' runs on the "
+               nb, "fresh-database", " --settings=config.sample_only", "")),
+           "build", ["docs/explanation/circular-dependency.md:", "demo cell 'fresh-database' would run on a "
                      "reader's own project or database"]),
     Mutant("a cell the page shows is marked hidden",
-           lambda c: c.notebook("circular-dependency", lambda nb: cell(nb, "plan")["metadata"]["runbook"].update(
+           lambda c: c.notebook("circular-dependency", lambda nb: cell(nb, "fake-compared")["metadata"]["runbook"].update(
                hidden="not interesting")),
-           "build", ["shows cell 'plan'", "marks hidden ('not interesting')"]),
+           "build", ["shows cell 'fake-compared'", "marks hidden ('not interesting')"]),
     Mutant("a cell is hidden without a reason",
            lambda c: c.notebook("circular-dependency", lambda nb: cell(nb, "run-syncdb-named")["metadata"]["runbook"].update(
                hidden="")),
            "build", ["cell 'run-syncdb-named': runbook.hidden says why the page leaves the cell out, got ''"]),
     Mutant("an expected failure loses its message pattern",
-           lambda c: c.notebook("circular-dependency", lambda nb: cell(nb, "makemigrations-transaction-cycle")[
+           lambda c: c.notebook("circular-dependency", lambda nb: cell(nb, "symptom")[
                "metadata"]["runbook"]["expect"].pop("output")),
-           "build", ["cell 'makemigrations-transaction-cycle': an expected failure needs runbook.expect.output"]),
+           "build", ["cell 'symptom': an expected failure needs runbook.expect.output"]),
     Mutant("the sample project loses finflo's migration it keeps (the MIGRATION_MODULES fix)",
            lambda c: (c.sample / "finflo_migrations" / "0003_alter_action_stage_required.py").unlink(),
            "validate circular-dependency",
-           ["cell 'old-database'", "on sqlite: CommandFailed: exit status 1"]),
+           ["cell 'database-applied-old'", "on sqlite: CommandFailed: exit status 1"]),
     Mutant("a runbook command changes an app label",
            lambda c: c.notebook("circular-dependency", lambda nb: source_of(
-               nb, "makemigrations-accounts", "makemigrations accounts", "makemigrations acounts")),
+               nb, "makemigrations-links", "makemigrations accounts", "makemigrations acounts")),
            "validate circular-dependency",
-           ["cell 'makemigrations-accounts' (python manage.py makemigrations acounts) on sqlite: CommandFailed"]),
+           ["cell 'makemigrations-links' (python manage.py makemigrations acounts --name links_to_finflo) on sqlite: "
+            "CommandFailed"]),
     Mutant("an expected failure stops failing",
            lambda c: c.notebook("circular-dependency", lambda nb: source_of(
-               nb, "makemigrations-transaction-cycle", "makemigrations transaction", "makemigrations transaction --version")),
-           "validate circular-dependency", ["makemigrations-transaction-cycle", "expected exit status 1, but the cell succeeded"]),
+               nb, "cycle-before-split", "migrate --plan", "migrate --version")),
+           "validate circular-dependency", ["cycle-before-split", "expected exit status 1, but the cell succeeded"]),
 ]
 
 # Not a lie: the page calls the sample's run_before a safeguard that nothing needs here (finflo's

@@ -17,6 +17,7 @@ MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt",
           "commands_reference", "status_table", "error_index", "benchmark_results", "runbook_commands",
           "doctor_findings")
 CIRCULAR = DOCS / "how-to" / "circular-dependency.md"
+EXPLANATION = DOCS / "explanation" / "circular-dependency.md"  # the circular runbook's demonstrations
 
 
 def problems(text: str, slug: str | None = "circular-dependency", explanation: bool = False) -> list[str]:
@@ -36,6 +37,7 @@ def test_the_macros_module_has_the_same_macros():
 
 @pytest.mark.parametrize("page", sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")))
 def test_every_page_passes(page):
+    """As the build checks it (hooks/macros.py): a how-to with its explanation page, and back."""
     path = DOCS / page
     slug = path.stem if page.startswith("how-to/") else None
     if page.startswith("explanation/") and (REPO / "runbooks" / f"{path.stem}.ipynb").is_file():
@@ -48,23 +50,23 @@ def test_every_page_passes(page):
 
 
 def test_a_dropped_step_names_the_cell_and_its_neighbours():
-    text = CIRCULAR.read_text().replace('{{ step("circular-dependency", "node-not-found") }}', "")
+    text = CIRCULAR.read_text().replace('{{ command("circular-dependency", "remove-regenerated") }}', "")
     [problem] = problems(text)
-    assert problem.startswith("does not show cell 'node-not-found' (demo) of runbook 'circular-dependency', "
-                              "which runs between 'drop-migration-modules' (page line ")
-    assert "and 'restore-settings' (page line " in problem and "runbook.hidden" in problem
+    assert problem.startswith("does not show cell 'remove-regenerated' (procedure) of runbook 'circular-dependency', "
+                              "which runs between 'list-regenerated' (page line ")
+    assert "and 'makemigrations-both' (page line " in problem and "runbook.hidden" in problem
 
 
 def test_swapped_steps_name_both_cells():
-    a, b = '{{ step("circular-dependency", "plan") }}', '{{ command("circular-dependency", "migrate") }}'
+    a, b = '{{ step("circular-dependency", "fake-compared") }}', '{{ step("circular-dependency", "migrate") }}'
     text = CIRCULAR.read_text().replace(a, "@A@").replace(b, a).replace("@A@", b)
     [problem] = problems(text)
-    assert problem.startswith("shows cell 'plan' (line ")
-    assert "after 'migrate' (line " in problem and "runs it before, between 'show-second-dependencies' and 'migrate'" in problem
+    assert problem.startswith("shows cell 'fake-compared' (line ")
+    assert "after 'migrate' (line " in problem and "runs it before, between 'schema-mariadb' and 'migrate'" in problem
 
 
 def test_a_hidden_cell_may_be_left_off_but_not_shown():
-    box = '{{ operator_box("circular-dependency") }}'
+    box = '{{ status("circular-dependency") }}'
     text = CIRCULAR.read_text().replace(box, box + '\n\n{{ step("circular-dependency", "setup") }}')
     [problem] = problems(text)
     assert problem.startswith("shows cell 'setup' (line ") and "marks hidden (\"runner plumbing:" in problem
@@ -81,10 +83,10 @@ def test_engine_siblings_are_one_step_in_any_order_but_each_is_shown():
 
 
 def test_a_step_in_a_comment_is_not_shown():
-    step = '{{ step("circular-dependency", "node-not-found") }}'
+    step = '{{ step("circular-dependency", "prune") }}'
     for hidden in (f"<!-- {step} -->", f"{{# {step} #}}"):
         [problem] = problems(CIRCULAR.read_text().replace(step, hidden))
-        assert problem.startswith("does not show cell 'node-not-found'")
+        assert problem.startswith("does not show cell 'prune'")
 
 
 @pytest.mark.parametrize("typed, found", [
@@ -118,35 +120,34 @@ def test_check_page_names_the_page():
 
 # -- demonstrations fenced off from the reader's data ----------------------------------------------
 
-SAVE_WORK_MODEL_BLOCK = '''??? danger "Do not run this on your data: a new invoice gets its workflow (creates rows)"
-
-    On the sample project, a new invoice then gets its workflow from finflo's signal (this creates
-    rows; it is not part of the procedure):
-
-    {{ step("circular-dependency", "save-work-model") }}'''
+REMOVE_SETTING_BLOCK = '''??? danger "Do not run this on your project: the project without finflo_migrations"'''
 
 
-def test_the_circular_page_fences_the_demo_that_creates_rows():
-    assert SAVE_WORK_MODEL_BLOCK in CIRCULAR.read_text()
+def test_the_explanation_page_fences_the_demo_that_edits_files():
+    text = EXPLANATION.read_text()
+    assert REMOVE_SETTING_BLOCK in text
+    unfenced = text.replace(REMOVE_SETTING_BLOCK, "!!! note \"The project without finflo_migrations\"")
+    assert any("demo cell 'never-committed-settings' edits the sample's files" in p for p in pagecheck.problems_of(
+        unfenced, notebooks.find("circular-dependency"), MACROS, CIRCULAR.read_text(), procedure_page=False))
 
 
 def test_a_demo_that_loses_its_sample_only_settings_is_refused():
-    text = CIRCULAR.read_text()
+    text = EXPLANATION.read_text()
     runbook = notebooks.find("circular-dependency")
-    cell = runbook.cell("save-work-model")
+    cell = runbook.cell("migrate-fails-without-fake")
     spoiled = cell.source.replace(" --settings=config.sample_only", "")
     [problem] = pagecheck.fencing_problems(
         pagecheck.macro_calls(text, MACROS)[0],
-        _with_source(runbook, "save-work-model", spoiled), text)
-    assert re.match(r"line \d+: demo cell 'save-work-model' would run on a reader's own project or database "
+        _with_source(runbook, "migrate-fails-without-fake", spoiled), text)
+    assert re.match(r"line \d+: demo cell 'migrate-fails-without-fake' would run on a reader's own project or database "
                     r"when copied: give each manage.py command --settings=config.sample_only", problem)
 
 
 def test_a_procedure_step_inside_a_do_not_run_block_is_refused():
-    step = '{{ step("circular-dependency", "makemigrations-second") }}'
+    step = '{{ step("circular-dependency", "makemigrations-links") }}'
     text = CIRCULAR.read_text().replace(f"    {step}", f'    ??? danger "Do not run this"\n\n        {step}')
     [problem] = problems(text)
-    assert re.match(r"line \d+: procedure cell 'makemigrations-second' is inside a \"Do not run this\" block", problem)
+    assert re.match(r"line \d+: procedure cell 'makemigrations-links' is inside a \"Do not run this\" block", problem)
 
 
 def _with_source(runbook, cell_id, source):
@@ -198,16 +199,16 @@ def test_what_counts_as_only_reading(command, reads):
 # -- a how-to and its explanation page show the runbook's cells between them ------------------------
 
 def test_a_demo_shown_on_the_explanation_page_counts_as_shown():
-    step = '{{ step("circular-dependency", "save-work-model") }}'
-    assert step in CIRCULAR.read_text()
-    how_to = CIRCULAR.read_text().replace(step, "")
+    step = '{{ step("circular-dependency", "fresh-database") }}'
+    assert step in EXPLANATION.read_text() and step not in CIRCULAR.read_text()
     runbook = notebooks.find("circular-dependency")
-    assert any("does not show cell 'save-work-model'" in p for p in pagecheck.problems_of(how_to, runbook, MACROS))
-    assert pagecheck.problems_of(how_to, runbook, MACROS, companion=f"# Why\n\n{step}\n") == []
+    assert any("does not show cell 'fresh-database'" in p for p in pagecheck.problems_of(CIRCULAR.read_text(), runbook, MACROS))
+    assert pagecheck.problems_of(CIRCULAR.read_text(), runbook, MACROS, companion=EXPLANATION.read_text()) == []
 
 
 def test_a_procedure_step_on_the_explanation_page_is_refused():
     runbook = notebooks.find("circular-dependency")
-    [problem] = pagecheck.problems_of('# Why\n\n{{ step("circular-dependency", "migrate") }}\n', runbook, MACROS,
-                                      companion=CIRCULAR.read_text(), procedure_page=False)
-    assert re.match(r"line 3: shows procedure cell 'migrate': a procedure step belongs on the how-to page", problem)
+    sqlmigrate = '{{ output("circular-dependency", "sqlmigrate") }}'
+    text = EXPLANATION.read_text().replace(sqlmigrate, sqlmigrate + '\n\n{{ step("circular-dependency", "migrate") }}')
+    [problem] = pagecheck.problems_of(text, runbook, MACROS, companion=CIRCULAR.read_text(), procedure_page=False)
+    assert re.match(r"line \d+: shows procedure cell 'migrate': a procedure step belongs on the how-to page", problem)

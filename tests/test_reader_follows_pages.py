@@ -52,7 +52,7 @@ APP_TABLES = {"accounts_user", "accounts_parties", "accounts_userprocessauth",
 MILLISECOND_ONLY: dict[str, str] = {}
 # The criterion the last procedure step of each page delivers: it must fail without that step.
 DELIVERED_BY_LAST_STEP = {
-    "circular-dependency": "every migration is applied",
+    "circular-dependency": "no row of a deleted migration is left in django_migrations",
     "reset-database": "every migration is applied",
     "rollback-migrations": "the scratch database is dropped and its settings file removed",
     "new-work-model": "every existing payment has a workflow",
@@ -247,10 +247,20 @@ def page_backup_dir_line() -> str:
 
 # --- following the page ----------------------------------------------------------------------------
 
-def reader_steps(runbook: notebooks.Runbook, engine: str) -> list[notebooks.Cell]:
-    """The page's procedure: its procedure and check cells in order, without the runner's plumbing."""
-    return [c for c in runbook.operator_cells
-            if not c.is_parameters and not c.hidden and c.runs_on(engine)]
+# The circular page has two procedures, for two situations: the deleted migrations were committed
+# (restore them) or never were (regenerate them). A reader follows one; the second starts here.
+CIRCULAR_REGENERATE_STARTS = "symptom-never-committed"
+
+
+def reader_steps(runbook: notebooks.Runbook, engine: str, path: str | None = None) -> list[notebooks.Cell]:
+    """The page's procedure: its procedure and check cells in order, without the runner's plumbing.
+
+    ``path`` picks one of the circular page's two procedures: "restore" or "regenerate"."""
+    cells = [c for c in runbook.operator_cells if not c.is_parameters and not c.hidden and c.runs_on(engine)]
+    if path is not None:
+        start = [c.id for c in cells].index(CIRCULAR_REGENERATE_STARTS)
+        cells = cells[:start] if path == "restore" else cells[start:]
+    return cells
 
 
 def edit_as_shown(reader: Reader, cell: notebooks.Cell) -> Step:
@@ -268,13 +278,14 @@ def edit_as_shown(reader: Reader, cell: notebooks.Cell) -> Step:
                 "" if found == 1 else f"the BEFORE text is in the file {found} times, not once")
 
 
-def follow(reader: Reader, runbook: notebooks.Runbook, engine: str, drop_last_procedure_step: bool = False) -> None:
+def follow(reader: Reader, runbook: notebooks.Runbook, engine: str, drop_last_procedure_step: bool = False,
+           path: str | None = None) -> None:
     """Run the page's procedure as a reader does; stop at a step that does not end as the page shows.
 
     With ``drop_last_procedure_step`` the reader skips the last ``procedure`` cell and, told nothing,
     goes on through every later step whatever happens.
     """
-    cells = reader_steps(runbook, engine)
+    cells = reader_steps(runbook, engine, path)
     dropped = max(i for i, c in enumerate(cells) if c.role == "procedure") if drop_last_procedure_step else None
     for index, cell in enumerate(cells):
         if index == dropped:
@@ -293,24 +304,41 @@ def follow(reader: Reader, runbook: notebooks.Runbook, engine: str, drop_last_pr
                         f"stops here.\n{reader.transcript()}")
 
 
+# The sample's setting that keeps finflo's migrations in the project, with its comment.
+MIGRATION_MODULES_BLOCK = re.compile(r"(?:^#[^\n]*\n)*^MIGRATION_MODULES = [^\n]*\n", re.M)
+
+
+def regenerate_migrations(reader: Reader) -> None:
+    """The circular page's symptom: both apps' migrations deleted and made again by one makemigrations.
+
+    Made while the project still reads finflo's migrations from finflo_migrations/, so nothing is
+    written into an installed package."""
+    for app in ("accounts", "transaction"):
+        shutil.rmtree(reader.project / app / "migrations")
+    reader.test_python("manage.py", "makemigrations", "accounts", "transaction")
+
+
 @contextlib.contextmanager
-def reader_project(slug: str, engine: str, tmp_path: Path, venv: Path):
+def reader_project(slug: str, engine: str, tmp_path: Path, venv: Path, path: str | None = None):
     root = tmp_path / "reader"
     (root / "home").mkdir(parents=True)
     with databases.scratch_database(engine, tmp_path, f"reader_{slug}") as db:
         reader = Reader(root, copy_sample_project(root / "myproject"), db.url, venv)
+        # The reader's database applied the project's migrations and holds their data.
+        reader.test_python("manage.py", "migrate", "-v", "0")
+        reader.test_python(code=EXTRA_DATA)
         if slug == "circular-dependency":
-            # The page's symptom: both apps' migrations deleted and made again app by app, committed,
-            # and no database can be migrated, so none holds data yet (the reader's data is loaded
-            # once the page's procedure has made the project migrate).
-            for app in ("accounts", "transaction"):
-                shutil.rmtree(reader.project / app / "migrations")
-            reader.test_python("manage.py", "makemigrations", "accounts")
-            reader.git("add", "-A")
-            reader.git("commit", "-qm", "regenerated migrations")
-        else:
-            reader.test_python("manage.py", "migrate", "-v", "0")
-            reader.test_python(code=EXTRA_DATA)
+            regenerate_migrations(reader)
+            if path == "regenerate":
+                # Never committed: the project has neither MIGRATION_MODULES nor finflo_migrations/,
+                # as on a teammate's machine (the regenerated files depend on finflo's 0003).
+                settings = reader.project / "config/settings.py"
+                text, found = MIGRATION_MODULES_BLOCK.subn("", settings.read_text())
+                assert found == 1, "the sample's settings no longer set MIGRATION_MODULES"
+                settings.write_text(text)
+                shutil.rmtree(reader.project / "finflo_migrations")
+                reader.git("add", "-A")
+                reader.git("commit", "-qm", "regenerated migrations")
         if slug == "rollback-migrations":
             _recent_change(reader)
         if slug in ("backup-and-restore", "rollback-migrations", "reset-database"):
@@ -319,7 +347,8 @@ def reader_project(slug: str, engine: str, tmp_path: Path, venv: Path):
             assert made.returncode == 0, made.stdout
             reader.backup_dir = Path(made.stdout)
             assert reader.backup_dir.is_dir() and reader.root / "home" in reader.backup_dir.parents
-        assert reader.git("status", "--porcelain") == "", "the reader's project starts committed"
+        if path != "restore":  # the restore path starts from the deletion, not committed
+            assert reader.git("status", "--porcelain") == "", "the reader's project starts committed"
         try:
             yield reader
         finally:
@@ -409,22 +438,66 @@ def _finflo_seeded(after: dict) -> tuple[str, bool, str]:
     return ("finflo's seeded rows exist", not empty, f"empty or missing: {empty}")
 
 
+def _stale_migration_rows(reader: Reader, after: dict) -> list[str]:
+    """Rows of django_migrations whose migration file is gone (accounts, transaction, finflo)."""
+    folders = {"accounts": "accounts/migrations", "transaction": "transaction/migrations", "finflo": "finflo_migrations"}
+    return sorted(f"{app}.{name}" for app, name in after["applied"]
+                  if app in folders and not (reader.project / folders[app] / f"{name}.py").is_file())
+
+
+def _teammate_migrates(reader: Reader) -> tuple[bool, str]:
+    """The reader commits what the page lists; a teammate clones it and migrates a new database with
+    the reader's virtualenv, whose finflo package has only the migrations finflo ships."""
+    reader.git("add", "-A")
+    reader.git("commit", "-qm", "migrations without the cycle", "--allow-empty")
+    clone = reader.root / "teammate"
+    subprocess.run(["git", "clone", "-q", str(reader.project), str(clone)], check=True, capture_output=True)
+    env = {**reader.reader_env(), "DATABASE_URL": f"sqlite:///{reader.root / 'teammate.sqlite3'}"}
+    result = subprocess.run([str(reader.venv / "bin/python"), "manage.py", "migrate", "-v", "0"], cwd=clone, env=env,
+                            capture_output=True, text=True, timeout=600)
+    shutil.rmtree(clone)
+    (reader.root / "teammate.sqlite3").unlink(missing_ok=True)
+    return result.returncode == 0, (result.stdout + result.stderr)[-800:]
+
+
+def _written_into_finflo(reader: Reader) -> list[str]:
+    """Files in the reader's installed finflo package that pip did not install (its RECORD)."""
+    site = next((reader.venv / "lib").glob("python3*/site-packages"))
+    record = next(site.glob("finflo-*.dist-info")) / "RECORD"
+    installed = {line.split(",")[0] for line in record.read_text().splitlines()}
+    return sorted(str(p.relative_to(site)) for p in (site / "finflo").rglob("*.py")
+                  if str(p.relative_to(site)) not in installed)
+
+
 def _circular(reader, before, after):
     result = [_all_applied(after), _finflo_seeded(after)]
+    written = _written_into_finflo(reader)
+    result.append(("nothing was written into the installed finflo package", written == [], f"written: {written}"))
     missing = sorted(APP_TABLES - set(after["tables"]))
     result.append(("the apps' tables exist", not missing, f"missing: {missing}"))
-    # The page: "ends with a plain migrate that works, without code left commented out".
+    # The reader's database applied the old migrations: its data stays, at full precision.
+    changed = _changed_tables(before, after, {"django_migrations"})
+    result.append(("the reader's data is unchanged (full precision)", changed == [], f"changed: {changed}"))
+    stale = _stale_migration_rows(reader, after)
+    result.append(("no row of a deleted migration is left in django_migrations", stale == [], f"rows: {stale}"))
+    # The page: models are never commented out; only migration files change.
     left = reader.git("diff", "HEAD", "--stat", "--", "accounts/models.py", "accounts/admin.py")
     result.append(("no code is left commented out (models and admin as committed)", left == "", left))
     cycle = subprocess.run([str(reader.venv / "bin/python"), "manage.py", "makemigrations", "--check", "--dry-run"],
                            cwd=reader.project, env=reader.reader_env(), capture_output=True, text=True)
     result.append(("the models match the migrations", cycle.returncode == 0, cycle.stdout + cycle.stderr))
-    if not missing and after["pending"] == []:
-        # The reader's data goes into the project the page made migrate, workflows included.
-        loaded = reader.test_python(code=EXTRA_DATA).split()
-        workflows = len(_rows(measure(reader), "finflo_transitionmanager"))
-        result.append(("the reader's data loads, each invoice with its workflow",
-                       loaded == ["4", "12", "12"] and workflows == 12, f"{loaded}, {workflows} workflows"))
+    ok, detail = _teammate_migrates(reader)
+    result.append(("a teammate's fresh checkout migrates a new database", ok, detail))
+    return result
+
+
+def _circular_restore(reader, before, after):
+    result = [_all_applied(after)]
+    changed = _changed_tables(before, after, set())
+    result.append(("the reader's data and migration records are unchanged (full precision)", changed == [],
+                   f"changed: {changed}"))
+    status = reader.git("status", "--porcelain", "--untracked-files=all")
+    result.append(("the migration files are the committed ones, with nothing left over", status == "", status))
     return result
 
 
@@ -582,14 +655,15 @@ CRITERIA = {"circular-dependency": _circular, "reset-database": _reset, "rollbac
 
 # --- the tests -------------------------------------------------------------------------------------
 
-def _run(slug: str, engine: str, tmp_path: Path, venv: Path, drop_last_procedure_step: bool):
+def _run(slug: str, engine: str, tmp_path: Path, venv: Path, drop_last_procedure_step: bool, path: str | None = None):
     runbook = notebooks.find(slug)
-    with reader_project(slug, engine, tmp_path, venv) as reader:
+    path = path or ("regenerate" if slug == "circular-dependency" else None)
+    with reader_project(slug, engine, tmp_path, venv, path) as reader:
         before, around = measure(reader), surroundings(reader)
-        follow(reader, runbook, engine, drop_last_procedure_step)
+        follow(reader, runbook, engine, drop_last_procedure_step, path)
         after = measure(reader)
         outside = sorted(set(surroundings(reader).items()) ^ set(around.items()))
-        results = criteria(slug, reader, before, after)
+        results = _circular_restore(reader, before, after) if path == "restore" else criteria(slug, reader, before, after)
         results.append(("no file written outside the project and $BACKUP_DIR", not outside, f"{outside}"))
         return reader, results
 
@@ -621,3 +695,11 @@ def test_every_runbook_has_a_reader_and_criteria():
     """A new page is followed by a reader too: its criteria and the one its last step delivers are named."""
     assert sorted(SLUGS) == sorted(r.slug for r in notebooks.all_runbooks())
     assert set(CRITERIA) == set(DELIVERED_BY_LAST_STEP) == set(SLUGS)
+
+
+def test_a_reader_whose_deleted_migrations_were_committed_restores_them(engine, tmp_path, reader_venv):
+    """The circular page's first procedure: git restore, the leftover regenerated file removed, nothing faked."""
+    reader, results = _run("circular-dependency", engine, tmp_path, reader_venv, False, path="restore")
+    failed = [r for r in results if not r[1]]
+    assert not failed, f"circular-dependency (restore) on {engine}: the task is not done:\n{_report(results)}\n\n" \
+                       f"what the reader ran:\n{reader.transcript()}"

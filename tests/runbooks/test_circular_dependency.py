@@ -1,7 +1,8 @@
-"""What a reader of how-to/circular-dependency checks: the cycle is real and made in the run, the
-procedure reaches a working `migrate` from it only through the page's steps, the first pass is
-needed (counter-run), a database that applied the old migrations is brought in line, and the old
-guide's workaround fails."""
+"""What a reader of how-to/circular-dependency checks: the cycle is real and made in the run; restoring
+the committed migrations fixes it with nothing faked; when they were never committed, finflo's
+migrations kept in the project (without them a teammate cannot load the graph), the regenerated files
+removed by name, the manual split, the compared --fake and --prune bring a database that applied the
+old files in line, and a new database migrates; the counter-runs fail."""
 from .conftest import failed_as_expected, succeeded
 
 CYCLE = "django.db.migrations.exceptions.CircularDependencyError: "
@@ -15,43 +16,62 @@ def cycle_of(lines: list[str]) -> set[str]:
 
 def test_regenerated_migrations_give_the_cycle_with_finflo(record_of):
     record = record_of("circular-dependency")
-    for cell_id in ("makemigrations-transaction-cycle", "symptom"):
-        assert {"accounts.0001_initial", "finflo.0001_initial"} <= cycle_of(failed_as_expected(record.cell(cell_id)))
+    assert "    + Create proxy model PartyAction" in succeeded(record.cell("makemigrations-regenerate"))
+    assert {"accounts.0001_initial", "finflo.0001_initial"} <= cycle_of(failed_as_expected(record.cell("symptom")))
 
 
-def test_the_procedure_splits_by_the_rule_and_migrates(record_of):
+def test_committed_migrations_are_restored_and_nothing_is_faked(record_of):
     record = record_of("circular-dependency")
-    first = succeeded(record.cell("makemigrations-first"))
-    assert first[:5] == ["Migrations for 'accounts':", "  accounts/migrations/0001_initial.py",
-                         "    + Create model Parties", "    + Create model User", "  accounts/migrations/0002_initial.py"]
-    assert not any("PartyAction" in ln or "userprocessauth" in ln for ln in first)
+    assert "?? accounts/migrations/0002_initial.py" in succeeded(record.cell("migrations-status"))
+    # The database that applied the committed migrations is up to date again: migrate --check passed.
+    assert succeeded(record.cell("restored-check")) == [
+        "accounts", " [X] 0001_initial", " [X] 0002_links_to_finflo_and_transaction", "transaction", " [X] 0001_initial"]
+
+
+def test_without_migration_modules_a_teammate_cannot_load_the_graph(record_of):
+    record = record_of("circular-dependency")
+    # The final check, failing on the project without the setting (then passing after step 1).
+    assert failed_as_expected(record.cell("finflo-read-from-package"))[-1].startswith(
+        "FAILED: finflo migrations are read from the installed package")
+    assert failed_as_expected(record.cell("symptom-never-committed"))[-1].endswith(
+        "reference nonexistent parent node ('finflo', '0003_alter_action_stage_required')")
+    assert succeeded(record.cell("finflo-read-from-project")) == ["finflo migrations are read from finflo_migrations"]
+
+
+def test_the_regenerate_path_splits_and_brings_the_old_database_in_line(record_of):
+    record = record_of("circular-dependency")
+    assert succeeded(record.cell("show-stub")) == [
+        "from importlib import import_module", "", 'Migration = import_module("finflo.migrations.0002_remigrate").Migration']
+    made = succeeded(record.cell("makemigrations-both"))
+    assert made[:2] == ["Migrations for 'finflo':", "  finflo_migrations/0003_alter_action_stage_required.py"]
+    # One makemigrations call is not enough: the split is what removes the cycle.
+    assert {"accounts.0001_initial", "finflo.0001_initial"} <= cycle_of(
+        failed_as_expected(record.cell("cycle-before-split")))
     assert succeeded(record.cell("first-migration-without-finflo")) == ["0", "accounts' first migration: nothing of finflo"]
-    assert succeeded(record.cell("makemigrations-second")) == [
-        "Migrations for 'accounts':", "  accounts/migrations/0003_links_to_finflo.py",
-        "    + Create proxy model PartyAction", "    + Create model userprocessauth"]
-    plan = succeeded(record.cell("plan"))
-    assert plan.index("accounts.0001_initial") < plan.index("finflo.0001_initial") < plan.index("accounts.0003_links_to_finflo")
-    assert "  Applying accounts.0003_links_to_finflo... OK" in succeeded(record.cell("migrate"))
+    assert succeeded(record.cell("makemigrations-links")) == [
+        "Migrations for 'accounts':", "  accounts/migrations/0003_links_to_finflo.py", "    + Create proxy model PartyAction"]
+    assert "accounts_us_user_id_466716_idx" in " ".join(succeeded(record.cell("sqlmigrate")))
+    # Without --fake the old database stops on a column it has; with it, the rest applies.
+    assert "  Applying accounts.0002_initial..." in " ".join(failed_as_expected(record.cell("migrate-fails-without-fake")))
+    assert succeeded(record.cell("fake-compared"))[-1] == "  Applying accounts.0002_initial... FAKED"
+    assert succeeded(record.cell("migrate"))[-1] == "  Applying accounts.0003_links_to_finflo... OK"
+    assert succeeded(record.cell("prune"))[-1] == "  Pruning accounts.0002_links_to_finflo_and_transaction OK"
     assert succeeded(record.cell("makemigrations-check")) == ["No changes detected"]
     assert succeeded(record.cell("verify-finflo"))[-1] == "finflo seeded rows: OK"
 
 
-def test_without_the_first_pass_the_cycle_comes_back(record_of):
-    record = record_of("circular-dependency")
-    assert "    + Create proxy model PartyAction" in succeeded(record.cell("without-first-pass-makemigrations"))
-    assert {"accounts.0001_initial", "finflo.0001_initial"} <= cycle_of(
-        failed_as_expected(record.cell("without-first-pass-cycle")))
+def test_a_new_database_migrates_accounts_first_then_finflo(record_of):
+    applied = [ln for ln in succeeded(record_of("circular-dependency").cell("fresh-database")) if "Applying" in ln]
+    names = [ln.split()[1].rstrip(".") for ln in applied]
+    assert names.index("accounts.0001_initial") < names.index("finflo.0001_initial") \
+        < names.index("accounts.0002_initial") < names.index("accounts.0003_links_to_finflo")
 
 
-def test_a_database_that_applied_the_old_migrations_is_brought_in_line(record_of):
+def test_a_finflo_upgrade_is_merged_not_renumbered(record_of):
     record = record_of("circular-dependency")
-    assert "  Applying accounts.0002_links_to_finflo_and_transaction... OK" in succeeded(record.cell("old-database"))
-    assert "  Applying accounts.0002_initial..." in " ".join(failed_as_expected(record.cell("old-database-migrate-fails")))
-    assert succeeded(record.cell("old-database-compare"))[-2:] == [
-        "accounts_parties.base_currency_id exists: True", "accounts_userprocessauth exists: True"]
-    assert succeeded(record.cell("old-database-fake"))[-2:] == [
-        "  Applying accounts.0002_initial... FAKED", "  Applying accounts.0003_links_to_finflo... FAKED"]
-    assert succeeded(record.cell("old-database-check"))[-1] == "No changes detected"
+    assert "multiple leaf nodes in the migration graph: (0003_alter_action_stage_required, 0003_upstream_change in finflo)" \
+        in failed_as_expected(record.cell("upstream-conflict"))[0]
+    assert "  Applying finflo.0004_merge_upstream... OK" in succeeded(record.cell("upstream-migrate"))
 
 
 def test_the_guides_workaround_leaves_accounts_and_transaction_in_a_cycle(record_of):
