@@ -93,7 +93,7 @@ def test_each_data_finding_on_a_migrated_project(project):
     _sql(project, "INSERT INTO django_migrations (app, name, applied) VALUES ('accounts', '0009_deleted', '2026-01-01')")
     found = kinds(doctor())
     assert found["stale-rows"]["evidence"] == ["rows without a file: accounts.0009_deleted"]
-    assert found["stale-rows"]["page"] == "how-to/circular-dependency.md#a-database-that-applied-the-old-migrations"
+    assert found["stale-rows"]["page"] == "how-to/circular-dependency.md#if-they-were-never-committed"
     assert "migrate --prune" in found["stale-rows"]["fix"]
     _sql(project, "DELETE FROM django_migrations WHERE name = '0009_deleted'")
 
@@ -140,7 +140,7 @@ def test_irreversible_operations_on_the_way_to_a_target(project):
     found = kinds(doctor("--target", "finflo:zero"))
     assert list(found) == ["irreversible"]
     assert "finflo.0002_remigrate: RunPython update_flow_model (no reverse_code)" in found["irreversible"]["evidence"][0]
-    assert found["irreversible"]["page"] == "how-to/rollback-migrations.md#finflo-cannot-be-rolled-back"
+    assert found["irreversible"]["page"] == "explanation/rollback-migrations.md#the-plan-says-irreversible"
     assert found["irreversible"]["plan"].endswith(" -p app=finflo -p target=zero")
 
 
@@ -170,7 +170,7 @@ def test_a_cycle_made_by_regenerating_the_migrations(project):
 def test_finflo_without_migration_modules(project):
     project.edit("config/settings.py", MIGRATION_MODULES, "")
     found = kinds(Doctor(project)())
-    assert found["finflo-migration-modules"]["page"] == "how-to/circular-dependency.md#keep-finflos-migrations-in-the-project"
+    assert found["finflo-migration-modules"]["page"] == "how-to/circular-dependency.md#if-they-were-never-committed"
     # finflo's own folder has no 0003: the project's accounts.0002 needs the one in finflo_migrations.
     missing = found["missing-dependency"]
     assert missing["what"] == ("accounts.0002_links_to_finflo_and_transaction depends on "
@@ -184,7 +184,8 @@ def test_conflicting_leaves(project):
             "    dependencies = [('transaction', '0001_initial')]\n    operations = []\n")
     found = kinds(Doctor(project)())
     assert found["conflicting-leaves"]["evidence"][0].startswith("transaction: 0002_mine, 0002_theirs")
-    assert found["conflicting-leaves"]["plan"].endswith(" -p app=transaction -p target=0001_initial")
+    assert found["conflicting-leaves"]["page"] == "how-to/circular-dependency.md#when-finflo-ships-a-new-migration"
+    assert found["conflicting-leaves"]["plan"].startswith("runbook plan circular-dependency ")
 
 
 def test_a_migration_written_into_the_installed_package(project, tmp_path):
@@ -206,7 +207,7 @@ def test_a_migration_written_into_the_installed_package(project, tmp_path):
     assert missing["what"] == ("accounts.0003_needs_local depends on finflo.0004_local, which exists only inside "
                                "the installed package finflo")
     assert f"{site}/finflo/migrations/0004_local.py" in missing["evidence"][1]
-    assert missing["page"] == "how-to/circular-dependency.md#keep-finflos-migrations-in-the-project"
+    assert missing["page"] == "how-to/circular-dependency.md#if-they-were-never-committed"
     unshipped = found["unshipped-package-migrations"]
     assert unshipped["evidence"] == [f"not in finflo 2.0.44's RECORD: {site}/finflo/migrations/0004_local.py"]
 
@@ -298,6 +299,6 @@ def test_every_kind_the_checks_report_has_a_page():
 def test_each_fix_names_a_page_with_a_runbook_and_a_section_of_it(kind):
     fix = pages.FIXES[kind]
     assert notebooks.find(fix.slug)
-    page = (REPO / "docs" / "how-to" / f"{fix.slug}.md").read_text()
+    page = (REPO / "docs" / fix.folder / f"{fix.slug}.md").read_text()
     anchors = {markdown.extensions.toc.slugify(h, "-") for h in re.findall(r"^#{2,6} (.+)$", page, re.M)}
-    assert fix.section in anchors, f"{kind}: docs/how-to/{fix.slug}.md has no heading #{fix.section}"
+    assert fix.section in anchors, f"{kind}: docs/{fix.folder}/{fix.slug}.md has no heading #{fix.section}"

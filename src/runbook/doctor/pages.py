@@ -15,49 +15,51 @@ class Fix:
     section: str  # the heading's anchor on that page
     how: str  # one line: what the page has you do
     parameters: tuple[tuple[str, str], ...] = field(default=())  # -p NAME=<finding's name NAME>
+    folder: str = "how-to"  # "explanation": a case the how-to links to, shown on the runbook's explanation page
 
 
-_KEEP_FINFLO = "keep-finflos-migrations-in-the-project"
-_OLD_DATABASE = "a-database-that-applied-the-old-migrations"
+_COMMITTED = "if-the-deleted-migrations-were-committed"
+_REGENERATE = "if-they-were-never-committed"
 
 FIXES: dict[str, Fix] = {
-    "cycle": Fix("circular-dependency", "the-procedure",
-                 "make the migrations again app by app, in two passes, so no dependency points back"),
-    "missing-dependency": Fix("circular-dependency", "the-procedure",
-                              "make the apps' migrations again from the models, so every dependency exists"),
-    "missing-dependency-in-package": Fix("circular-dependency", _KEEP_FINFLO,
-                                         "keep the package's migrations in the project (MIGRATION_MODULES) and "
-                                         "depend only on migrations there"),
-    "unshipped-package-migrations": Fix("circular-dependency", _KEEP_FINFLO,
-                                        "move the package's migrations into the project (MIGRATION_MODULES); "
+    "cycle": Fix("circular-dependency", _COMMITTED,
+                 "restore the committed migrations from git; if they were never committed, make them again and "
+                 "split the migration that touches finflo"),
+    "missing-dependency": Fix("circular-dependency", _COMMITTED,
+                              "restore the committed migrations from git, or make them again from the models"),
+    "missing-dependency-in-package": Fix("circular-dependency", _REGENERATE,
+                                         "keep the package's migrations in the project (MIGRATION_MODULES, step 1) "
+                                         "and depend only on migrations there"),
+    "unshipped-package-migrations": Fix("circular-dependency", _REGENERATE,
+                                        "move the package's migrations into the project (MIGRATION_MODULES, step 1); "
                                         "a file in site-packages exists on this machine only"),
-    "finflo-migration-modules": Fix("circular-dependency", _KEEP_FINFLO,
+    "finflo-migration-modules": Fix("circular-dependency", _REGENERATE,
                                     "set MIGRATION_MODULES = {'finflo': '<your module>'} and keep finflo's "
-                                    "migrations in the project"),
-    "finflo-model-changes": Fix("circular-dependency", _KEEP_FINFLO,
+                                    "migrations in the project (step 1)"),
+    "finflo-model-changes": Fix("circular-dependency", _REGENERATE,
                                 "finflo's models drifted from its migrations: keep its migrations in the project, "
-                                "where makemigrations finflo can record the change"),
-    "inconsistent-history": Fix("circular-dependency", _OLD_DATABASE,
-                                "compare the database with the migrations, then record the ones it has (--fake) "
-                                "only for changes you compared"),
-    "stale-rows": Fix("circular-dependency", _OLD_DATABASE,
-                      "rows of deleted migrations: `python manage.py migrate --prune` removes them"),
+                                "where makemigrations finflo can record the change (step 1)"),
+    "inconsistent-history": Fix("circular-dependency", _REGENERATE,
+                                "compare the database with `sqlmigrate`, then record only what you compared "
+                                "with --fake (step 6)"),
+    "stale-rows": Fix("circular-dependency", _REGENERATE,
+                      "rows of deleted migrations: `python manage.py migrate --prune` removes them (step 8)"),
     "unapplied": Fix("backup-and-restore", "the-procedure-back-up-restore-prove",
                      "take a backup that restores, then `python manage.py migrate`"),
     "model-changes": Fix("new-work-model", "register-the-model",
                          "record the change: `python manage.py makemigrations <app>`, check the plan, migrate"),
-    "conflicting-leaves": Fix("rollback-migrations", "the-procedure-undo-the-latest-migration-of-an-app",
-                              "undo one branch's latest migration and delete it, or `makemigrations --merge`",
-                              (("app", "app"), ("target", "target"))),
-    "irreversible": Fix("rollback-migrations", "finflo-cannot-be-rolled-back",
-                        "these operations have no reverse: restore a backup instead of migrating back",
-                        (("app", "app"), ("target", "target"))),
+    "conflicting-leaves": Fix("circular-dependency", "when-finflo-ships-a-new-migration",
+                              "keep both migrations and join them with `python manage.py makemigrations --merge`"),
+    "irreversible": Fix("rollback-migrations", "the-plan-says-irreversible",
+                        "fake the irreversible data migration back (`migrate <app> <migration> --fake`) once the "
+                        "migrations after it are un-applied, or give it `RunPython.noop` as its reverse",
+                        (("app", "app"), ("target", "target")), folder="explanation"),
     "finflo-seeded-rows": Fix("reset-database", "reset-the-database",
                               "finflo's migrations seed these rows: a reset database gets them back with migrate"),
     "work-model-without-flowmodel": Fix("new-work-model", "register-the-model",
                                         "add the Flowmodel row with a data migration"),
     "rows-without-workflows": Fix("new-work-model", "register-the-model",
-                                  "give the existing rows their workflows with finflo's own signal handler (step 7)"),
+                                  "give the existing rows their workflows with the page's data migration"),
 }
 
 
@@ -66,4 +68,4 @@ def fix_for(kind: str) -> Fix:
 
 
 def page_path(fix: Fix) -> str:
-    return f"how-to/{fix.slug}.md#{fix.section}"
+    return f"{fix.folder}/{fix.slug}.md#{fix.section}"
