@@ -10,6 +10,6 @@ from .sources import PageSources
 def doctor_findings(sources: PageSources) -> str:
     rows = ["| finding | the page that fixes it | what it has you do |", "|---|---|---|"]
     for kind, fix in pages.FIXES.items():
-        link = f"[{fix.slug}, #{fix.section}]({sources.link(f'how-to/{fix.slug}.md')}#{fix.section})"
+        link = f"[{fix.slug}, #{fix.section}]({sources.link(pages.page_path(fix).split('#')[0])}#{fix.section})"
         rows.append(f"| `{kind}` | {link} | {table_text(fix.how)} |")
     return "\n".join(rows)
