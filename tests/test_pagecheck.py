@@ -31,9 +31,15 @@ def test_the_macros_module_has_the_same_macros():
 
 @pytest.mark.parametrize("page", sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")))
 def test_every_page_passes(page):
+    """As the build checks it (hooks/macros.py): a how-to page, or a runbook's explanation page, with
+    the other page of the pair as its companion."""
     path = DOCS / page
-    slug = path.stem if page.startswith("how-to/") else None
-    assert problems(path.read_text(), slug) == []
+    section = page.split("/")[0]
+    slugs = {p.stem for p in notebooks.RUNBOOKS.glob("*.ipynb")}
+    slug = path.stem if section in ("how-to", "explanation") and path.stem in slugs else None
+    other = DOCS / ("explanation" if section == "how-to" else "how-to") / path.name
+    companion = other.read_text() if slug and other.is_file() else None
+    assert pagecheck.check_page(page, path.read_text(), notebooks.find(slug) if slug else None, MACROS, companion) is None
 
 
 def test_a_dropped_step_names_the_cell_and_its_neighbours():
