@@ -28,7 +28,7 @@ def test_the_backup_commands_are_the_runbooks_dumpdata_finflo_first():
     assert shown == [f"python manage.py {' '.join(args[:-2])} --indent 2 -o \"$BACKUP_DIR/{Path(args[-1]).name}\""
                      for args in backup.dumpdata_args(Path("X"))]
     restore = next(c for c in notebooks.find("backup-and-restore").cells if c.id == "loaddata-backup")
-    assert restore.source == "!python manage.py loaddata " + " ".join(
+    assert restore.source == "!python manage.py loaddata --settings=config.scratch_settings " + " ".join(
         f'"$BACKUP_DIR/{f.name}"' for f in backup.files(Path("X")))
 
 
