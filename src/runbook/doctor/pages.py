@@ -44,7 +44,7 @@ FIXES: dict[str, Fix] = {
                                 "with --fake (step 6)"),
     "stale-rows": Fix("circular-dependency", _REGENERATE,
                       "rows of deleted migrations: `python manage.py migrate --prune` removes them (step 8)"),
-    "unapplied": Fix("backup-and-restore", "the-procedure-back-up-restore-prove",
+    "unapplied": Fix("backup-and-restore", "the-procedure",
                      "take a backup that restores, then `python manage.py migrate`"),
     "model-changes": Fix("new-work-model", "register-the-model",
                          "record the change: `python manage.py makemigrations <app>`, check the plan, migrate"),
