@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook.pages.error_index import reader_error
+from runbook.pages.error_index import error_line, reader_error
 from runbook.pages.page_places import _cells_of_page
 
 try:  # tests/ may or may not be a package
@@ -145,3 +145,12 @@ def test_the_section_and_the_engines_a_page_shows_a_cell_in():
          "How to x › migrate &lt;app&gt; zero: un-applies"),
         ("fourth", ("postgresql",), "the-procedure_1", "How to x › The procedure"),
     ]
+
+
+def test_a_clean_up_reported_after_the_error_is_not_the_error():
+    """dumpdata's CommandError, then Python's report of a cursor closed late: the CommandError is it."""
+    output = ("CommandError: Unable to serialize database: Parties.name (pk:5) contains unserializable characters\n"
+              "Exception ignored in: <generator object cursor_iter at 0x…>\nTraceback (most recent call last):\n"
+              '  File "<site-packages>/django/db/models/sql/compiler.py", line 2174, in cursor_iter\n'
+              "    cursor.close()\nsqlite3.ProgrammingError: Cannot operate on a closed database.\n")
+    assert error_line(output).startswith("CommandError: Unable to serialize database: Parties.name")

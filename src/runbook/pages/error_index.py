@@ -85,6 +85,10 @@ def reader_error(output: str) -> str | None:
 def error_line(output: str) -> str:
     """The line of a failed command's output that names the error (the last such line), else its last line."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    # Python's "Exception ignored in: …" report of a clean-up after the error is not the error.
+    ignored = next((i for i, ln in enumerate(lines) if ln.startswith("Exception ignored in")), None)
+    if ignored and any(_ERROR_LINE.search(ln) for ln in lines[:ignored]):
+        lines = lines[:ignored]
     errors = [ln for ln in lines if _ERROR_LINE.search(ln)]
     return (errors or lines or [""])[-1]
 
