@@ -408,7 +408,7 @@ def test_sqlite_records_alone_give_complete_pages(site):
     assert "This build has no record of PostgreSQL and MariaDB: the errors the pages show for them are not listed" in home
     rollback = (site / "how-to" / "rollback-migrations" / "index.html").read_text()
     # No claim without a record of this build (review §0.1): the other engines are named as missing.
-    assert "No MariaDB output in this build" in rollback
+    assert "MariaDB: no record in this build" in rollback
     assert "Validated on SQLite only (this build)" in rollback and "in CI" not in rollback
     what_goes_wrong = (site / "explanation" / "rollback-migrations" / "index.html").read_text()
     assert "No MariaDB output in this build" in what_goes_wrong
