@@ -162,7 +162,7 @@ def test_a_cycle_made_by_regenerating_the_migrations(project):
     found = kinds(report)
     assert "accounts.0001_initial" in found["cycle"]["evidence"][0]
     assert found["cycle"]["evidence"][0].startswith("Django: CircularDependencyError: ")
-    assert found["cycle"]["page"] == "how-to/circular-dependency.md#the-procedure"
+    assert found["cycle"]["page"] == "how-to/circular-dependency.md#if-the-deleted-migrations-were-committed"
     assert found["cycle"]["plan"].startswith("runbook plan circular-dependency --project ")
     assert report["not_checked"][0].endswith(": the migration graph does not load")
 
