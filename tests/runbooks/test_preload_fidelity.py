@@ -43,6 +43,20 @@ def same_output(real: str, preloaded: str) -> bool:
     return real == preloaded or sorted(re.findall(r"[^\s,()]+", real)) == sorted(re.findall(r"[^\s,()]+", preloaded))
 
 
+# A broken migration graph: which error Django meets first (a missing parent, or which cycle) follows
+# the order of a set of migration names (django/db/migrations/loader.py:111, `migration_names = {…}`),
+# so it changes with Python's hash seed from one real process to the next. Such a cell must still
+# fail as the runbook declares (its expectation), with the same exit code, whichever error comes first.
+_GRAPH_ERROR = re.compile(r"django\.db\.migrations\.exceptions\.(NodeNotFoundError|CircularDependencyError): ")
+
+
+def same_judgement(cell, real, preloaded) -> bool:
+    if real.outcome != "expected-failure" or preloaded.outcome != "expected-failure" or real.exit != preloaded.exit:
+        return False
+    pattern = re.compile(cell.expect.output) if cell.expect.output else None
+    return bool(pattern and all(_GRAPH_ERROR.search(o.output) and pattern.search(o.output) for o in (real, preloaded)))
+
+
 @pytest.fixture(scope="session")
 def preloaded_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("preloaded-records")
@@ -72,11 +86,13 @@ def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, recor
     assert preloaded is not None, f"no preloaded record:\n{preloaded_proc.stdout[-3000:]}\n{preloaded_proc.stderr[-3000:]}"
     assert real.preload is None
     assert preloaded.preload and preloaded.preload["forked"] > 0, f"nothing was forked: {preloaded.preload}"
+    cells = notebooks.find(slug).cells_by_id
     differences = [
         f"{mine.id}: {field}\n  real:      {getattr(mine, field)!r}\n  preloaded: {getattr(theirs, field)!r}"
         for mine, theirs in zip(real.cells, preloaded.cells)
         for field in ("id", "outcome", "exit", "output")
-        if not (same_output(mine.output, theirs.output) if field == "output" else getattr(mine, field) == getattr(theirs, field))
+        if not (same_output(mine.output, theirs.output) or same_judgement(cells[mine.id], mine, theirs)
+                if field == "output" else getattr(mine, field) == getattr(theirs, field))
     ]
     assert len(real.cells) == len(preloaded.cells)
     assert not differences, "\n".join(differences)
