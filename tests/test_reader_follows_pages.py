@@ -373,7 +373,7 @@ for i, invoice in enumerate(Invoice.objects.order_by("pk")):
 print(Invoice.objects.filter(due_on__isnull=False).count())
 '''
 
-# The scratch database the rollback page makes beside the reader's: does it exist (and drop it).
+# The scratch database the backup, reset and rollback pages make beside the reader's: does it exist (and drop it).
 SCRATCH_DATABASE = r'''
 import os, sys
 sys.path.insert(0, os.getcwd())
@@ -502,23 +502,6 @@ def _circular_restore(reader, before, after):
 
 
 # Whether the scratch database the reset's step 4 made (the settings' NAME with "_scratch") still exists.
-SCRATCH_LEFT = r'''
-import os, sys
-sys.path.insert(0, os.getcwd())
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-import django
-django.setup()
-from django.db import connection as c
-name = c.settings_dict["NAME"] + "_scratch"
-if c.vendor == "sqlite":
-    print(os.path.exists(name))
-else:
-    sql = {"postgresql": "SELECT count(*) FROM pg_database WHERE datname = %s",
-           "mysql": "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"}[c.vendor]
-    with c.cursor() as cursor:
-        cursor.execute(sql, [name])
-        print(bool(cursor.fetchone()[0]))
-'''
 
 
 def _reset(reader, before, after):
@@ -543,8 +526,8 @@ def _reset(reader, before, after):
         and "transaction_invoice 12 " in prints[0].read_text()
     result.append(("the backup was loaded into a scratch database and compared, every table the same", proven,
                    f"fingerprints: {[p.name for p in prints if p.is_file()]}"))
-    left = reader.test_python(code=SCRATCH_LEFT).strip()
-    result.append(("no scratch database is left", left == "False", f"scratch database exists: {left}"))
+    left = _scratch_database(reader)
+    result.append(("no scratch database is left", not left, f"scratch database exists: {left}"))
     # Python's bytecode caches aside (the reader's shell writes them; the sample has no .gitignore).
     status = [line for line in reader.git("status", "--porcelain", "--untracked-files=all").splitlines()
               if "__pycache__/" not in line]
@@ -629,25 +612,6 @@ def _new_work_model(reader, before, after):
     return result
 
 
-# Whether the scratch database the backup page makes beside the reader's (its name suffixed
-# `_scratch`) is still there: printed 1 or 0, measured from the test's process.
-SCRATCH_LEFT = r'''
-import os, sys
-sys.path.insert(0, os.getcwd())
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-import django
-django.setup()
-from django.db import connection
-name = f"{connection.settings_dict['NAME']}_scratch"
-if connection.vendor == "sqlite":
-    print(int(os.path.exists(name)))
-else:
-    with connection.cursor() as cursor:
-        cursor.execute({"postgresql": "SELECT count(*) FROM pg_database WHERE datname = %s",
-                        "mysql": "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s"}[connection.vendor],
-                       [name])
-        print(int(cursor.fetchone()[0] > 0))
-'''
 
 
 def _backup_and_restore(reader, before, after):
@@ -670,10 +634,10 @@ def _backup_and_restore(reader, before, after):
     text = "".join((reader.backup_dir / f).read_text() for f in ("finflo.xml", "other-apps.xml") if f in files)
     names = [f"NV-2024-{i:04d}" for i in range(12)] + [f"nordvik.{n}" for n in ("maja", "oskar", "linnea", "emil")]
     result.append(("the dumpdata pair holds the reader's invoices and users", all(f">{n}<" in text for n in names), ""))
-    left = reader.test_python(code=SCRATCH_LEFT).strip()
+    left = _scratch_database(reader)
     settings_left = (reader.project / "config/scratch_settings.py").exists()
-    result.append(("the scratch database and its settings are gone", left == "0" and not settings_left,
-                   f"scratch database left: {left == '1'}, config/scratch_settings.py left: {settings_left}"))
+    result.append(("the scratch database and its settings are gone", not left and not settings_left,
+                   f"scratch database left: {left}, config/scratch_settings.py left: {settings_left}"))
     return result
 
 
