@@ -1,13 +1,15 @@
 """The restore printed after an operator run still works once the rolled-back migration is gone.
 
-An operator rolls `accounts` back to 0001 with `runbook run rollback-migrations`, then does what a
-rollback is for: deletes the migration 0002 and commits. The backup the runner took before the
-rollback holds rows of 0002's columns and table. In the project as it is now, `migrate && loaddata`
-fails; the printed commands, run as printed in a work tree of the commit the backup was taken at,
-give back every value of every table.
+An operator adds `Invoice.due_on` (its migration made, applied, values in it, committed), then
+rolls `transaction` back to 0001 with `runbook run rollback-migrations`, whose procedure takes the
+field out of the model and removes the migration file; the operator commits that. The backup the
+runner took before the rollback holds the column's values. In the project as it is now,
+`migrate && loaddata` fails; the printed commands, run as printed in a work tree of the commit the
+backup was taken at, give back every value of every table.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -17,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from runbook import backup, databases, restore
+from runbook import backup, databases, notebooks, restore
 from runbook.executor import copy_sample_project
 
-ROLLED_BACK = "accounts/migrations/0002_links_to_finflo_and_transaction.py"
+ROLLED_BACK = "transaction/migrations/0002_invoice_due_on.py"
 RUNBOOK = str(Path(sys.executable).parent / "runbook")
 
 
@@ -40,13 +42,15 @@ def test_the_printed_restore_works_after_the_migration_is_removed(own, engine, t
     env = _env(url)
     _ok(project, env, sys.executable, "manage.py", "migrate", "-v", "0")
     _ok(project, env, sys.executable, "manage.py", "seed_demo_data", "--invoices", "40")
+    _add_due_on(project, env)
     before = _fingerprint(project, env)
     commit = restore.head_commit(project)
 
     home = tmp_path / "home"
     home.mkdir()
     run = subprocess.run([RUNBOOK, "run", "rollback-migrations", "--project", str(project), "--database-url", url,
-                          "--allow-destructive", "--yes", "-p", "app=accounts", "-p", "target=0001_initial", "-q"],
+                          "--allow-destructive", "--yes", "-p", "app=transaction", "-p", "target=0001_initial",
+                          "-p", "migration=0002_invoice_due_on", "-q"],
                          env={**env, "HOME": str(home)}, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
@@ -58,16 +62,17 @@ def test_the_printed_restore_works_after_the_migration_is_removed(own, engine, t
     assert printed == restore.restore_lines(folder, project, commit, url)
     assert (folder / restore.FILE).read_text().splitlines()[1:] == [f"  {line}" for line in printed]
 
-    # What the rollback was for: the migration goes, committed.
-    _ok(project, env, "git", "rm", "-q", ROLLED_BACK)
-    _ok(project, env, "git", "-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "drop 0002")
+    # What the rollback was for: the procedure took the field and the migration out; the operator commits.
+    assert not (project / ROLLED_BACK).exists()
+    _ok(project, env, "git", "add", "-A")
+    _ok(project, env, "git", "-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "drop due_on")
 
     # The old printed command, in the project as it is now, cannot load the rows of 0002's schema.
     _empty(url)
     plain = subprocess.run(["bash", "-c", backup.restore_command(folder)], cwd=project, env=env,
                            capture_output=True, text=True, timeout=600)
     assert plain.returncode != 0
-    assert re.search(r"base_currency|userprocessauth", plain.stderr), plain.stderr[-2000:]
+    assert re.search(r"due_on", plain.stderr), plain.stderr[-2000:]
 
     # The printed lines, run as printed (a shell with the project's python first on PATH).
     _empty(url)
@@ -77,6 +82,23 @@ def test_the_printed_restore_works_after_the_migration_is_removed(own, engine, t
     assert _fingerprint(project, env) == before
     assert len(subprocess.run(["git", "worktree", "list"], cwd=project, capture_output=True, text=True,
                               check=True).stdout.splitlines()) == 1  # the work tree is gone again
+
+
+def _add_due_on(project: Path, env: dict[str, str]) -> None:
+    """The change the rollback undoes, made with the runbook's own edit (its demo cell), applied, with values."""
+    call = ast.parse(notebooks.find("rollback-migrations").cell("add-due-on").source).body[0].value
+    edit = dict(zip(("path", "old", "new"), (ast.literal_eval(a) for a in call.args)))
+    edit.update({k.arg: ast.literal_eval(k.value) for k in call.keywords})
+    models = project / edit["path"]
+    assert models.read_text().count(edit["old"]) == 1
+    models.write_text(models.read_text().replace(edit["old"], edit["new"]))
+    _ok(project, env, sys.executable, "manage.py", "makemigrations", "transaction", "-v", "0")
+    _ok(project, env, sys.executable, "manage.py", "migrate", "-v", "0")
+    _ok(project, env, sys.executable, "manage.py", "shell", "-v", "0", "-c",
+        "from transaction.models import Invoice; Invoice.objects.filter(pk__in=list(Invoice.objects.order_by('pk')"
+        ".values_list('pk', flat=True)[:10])).update(due_on='2026-02-28')")
+    _ok(project, env, "git", "add", "-A")
+    _ok(project, env, "git", "-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "due dates")
 
 
 def _empty(url: str) -> None:
