@@ -72,11 +72,13 @@ def test_runbook_works_from_a_folder_outside_the_checkout(installed, tmp_path):
 
 def test_plan_on_a_project_of_ones_own(installed, tmp_path):
     project, url = _own_project(installed, tmp_path)
-    plan = _runbook(installed, tmp_path, "plan", "rollback-migrations", "--project", str(project),
-                    "--database-url", url, "-p", "app=accounts", "-p", "target=0001_initial")
+    plan = _runbook(installed, tmp_path, "plan", "reset-database", "--project", str(project),
+                    "--database-url", url)
     assert "  ✓ the project's settings use the database" in plan.stdout
-    assert "        $ python manage.py migrate accounts 0001_initial\n" in plan.stdout
-    assert "  │     Undo Create model userprocessauth\n" in plan.stdout  # Django of the installed venv, asked
+    assert "        $ python manage.py migrate\n" in plan.stdout
+    # Django of the installed venv, asked about the project's own database
+    assert "Django's plan, on the database as it is now (`python manage.py migrate --plan`):" in plan.stdout
+    assert "  │   No planned migration operations.\n" in plan.stdout
     assert plan.stdout.rstrip().endswith("All preconditions hold.")
 
 
