@@ -136,3 +136,19 @@ def reader_venv(tmp_path_factory) -> Path:
     probe = subprocess.run([str(venv / "bin/python"), "-c", "import runbook"], capture_output=True, text=True)
     assert probe.returncode == 1 and "No module named 'runbook'" in probe.stderr, "the reader's venv has runbook"
     return venv
+
+
+def make_plain_django(root: Path) -> Path:
+    """`django-admin startproject mysite` in ``root`` plus an app `polls` with one model, its migration
+    made and applied on the project's SQLite file (no finflo, nothing of the sample project)."""
+    subprocess.run([str(Path(sys.executable).parent / "django-admin"), "startproject", "mysite"], cwd=root, check=True)
+    site = root / "mysite"
+    subprocess.run([sys.executable, "manage.py", "startapp", "polls"], cwd=site, check=True)
+    (site / "polls/models.py").write_text(
+        "from django.db import models\n\n\nclass Question(models.Model):\n    text = models.CharField(max_length=200)\n")
+    settings = site / "mysite/settings.py"
+    settings.write_text(settings.read_text().replace("INSTALLED_APPS = [", "INSTALLED_APPS = [\n    'polls',"))
+    for args in (["makemigrations", "polls"], ["migrate", "-v", "0"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=site, check=True, capture_output=True,
+                       env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return site

@@ -26,7 +26,7 @@ import pytest
 from runbook import databases, notebooks
 from runbook.doctor import checks, pages
 
-from .conftest import REPO, Project
+from .conftest import REPO, Project, make_plain_django
 
 RUNBOOK = str(Path(sys.executable).parent / "runbook")
 MIGRATION_MODULES = 'MIGRATION_MODULES = {"finflo": "finflo_migrations"}\n'
@@ -221,18 +221,7 @@ def _env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def plain_django(tmp_path_factory) -> Path:
     """`django-admin startproject` plus one app with a migration, migrated on its SQLite file."""
-    root = tmp_path_factory.mktemp("plain")
-    subprocess.run([str(Path(sys.executable).parent / "django-admin"), "startproject", "mysite"], cwd=root, check=True)
-    site = root / "mysite"
-    subprocess.run([sys.executable, "manage.py", "startapp", "polls"], cwd=site, check=True)
-    (site / "polls/models.py").write_text(
-        "from django.db import models\n\n\nclass Question(models.Model):\n    text = models.CharField(max_length=200)\n")
-    settings = site / "mysite/settings.py"
-    settings.write_text(settings.read_text().replace("INSTALLED_APPS = [", "INSTALLED_APPS = [\n    'polls',"))
-    for args in (["makemigrations", "polls"], ["migrate", "-v", "0"]):
-        subprocess.run([sys.executable, "manage.py", *args], cwd=site, check=True, capture_output=True,
-                       env={**_env(), "PYTHONDONTWRITEBYTECODE": "1"})
-    return site
+    return make_plain_django(tmp_path_factory.mktemp("plain"))
 
 
 def test_a_project_without_finflo_gets_the_generic_checks(plain_django):

@@ -32,7 +32,7 @@ from runbook.executor import RunOptions, copy_sample_project
 from runbook.operator_mode import _MIGRATES, operator_commands, run_on_project
 from runbook.projectfiles import snapshot
 
-from .conftest import REPO
+from .conftest import REPO, make_plain_django
 
 RUNBOOK = [str(Path(sys.executable).parent / "runbook")]
 ARGS = {
@@ -280,17 +280,7 @@ def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
 @pytest.fixture(scope="module")
 def plain_django(tmp_path_factory) -> Path:
     """`django-admin startproject` plus one app with a migration, committed to git, migrated."""
-    root = tmp_path_factory.mktemp("plain")
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "django-admin"), "startproject", "mysite"], cwd=root, check=True)
-    site = root / "mysite"
-    subprocess.run([sys.executable, "manage.py", "startapp", "polls"], cwd=site, check=True)
-    (site / "polls/models.py").write_text(
-        "from django.db import models\n\n\nclass Question(models.Model):\n    text = models.CharField(max_length=200)\n")
-    settings = site / "mysite/settings.py"
-    settings.write_text(settings.read_text().replace("INSTALLED_APPS = [", "INSTALLED_APPS = [\n    'polls',"))
-    for args in (["makemigrations", "polls"], ["migrate", "-v", "0"]):
-        subprocess.run([sys.executable, "manage.py", *args], cwd=site, check=True, capture_output=True)
+    site = make_plain_django(tmp_path_factory.mktemp("plain"))
     for args in (["init", "-q"], ["add", "manage.py", "mysite", "polls"],
                  ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "tutorial"]):
         subprocess.run(["git", *args], cwd=site, check=True)
