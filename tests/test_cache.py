@@ -26,8 +26,8 @@ from runbook import cache, notebooks, records
 from .conftest import REPO, group_gone, require_server
 from .notebook_builder import cell, write_runbook
 
-RAN = re.compile(r"^▶ (\S+) on (\w+)$", re.M)
-CACHED = re.compile(r"^✓ cached: (\S+) on (\w+)$", re.M)
+RAN = re.compile(r"^▶ (\S+) on (\w+), Django 5\.2$", re.M)
+CACHED = re.compile(r"^✓ cached: (\S+) on (\w+), Django 5\.2$", re.M)
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Workspace:
         env = {**os.environ, "RUNBOOK_DIR": str(self.runbooks), "RUNBOOK_SAMPLE_PROJECT": str(self.project),
                "RUNBOOK_CONSTRAINTS": str(self.constraints)}
         proc = subprocess.run(
-            [sys.executable, "-m", "runbook.cli", "validate", "--records", str(self.records), *args],
+            [sys.executable, "-m", "runbook.cli", "validate", "--django", "5.2", "--records", str(self.records), *args],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
         )
         return Validation(proc.returncode, proc.stdout + proc.stderr)
@@ -116,13 +116,13 @@ def ws(validated, tmp_path) -> Workspace:
 # -- nothing changed: nothing runs ---------------------------------------------------------------
 
 def test_nothing_changed_reuses_every_record(ws):
-    before = (ws.records / "alpha" / "sqlite.json").read_text()
+    before = (ws.records / "alpha" / "django-5.2" / "sqlite.json").read_text()
     again = ws.validate()
     assert again.returncode == 0, again.output
     assert again.ran == set()
     assert again.cached == {"alpha/sqlite", "beta/sqlite"}
     assert again.summary == "2 passed, 0 failed"
-    assert (ws.records / "alpha" / "sqlite.json").read_text() == before
+    assert (ws.records / "alpha" / "django-5.2" / "sqlite.json").read_text() == before
 
 
 def test_records_carry_the_key_the_site_checks(ws):
@@ -234,7 +234,7 @@ def test_failed_record_is_never_reused(ws):
 
 
 def test_unreadable_record_is_rerun(ws):
-    (ws.records / "alpha" / "sqlite.json").write_text('{"runbook": "alpha"')
+    (ws.records / "alpha" / "django-5.2" / "sqlite.json").write_text('{"runbook": "alpha"')
     again = ws.validate()
     assert (again.ran, again.cached) == ({"alpha/sqlite"}, {"beta/sqlite"}), again.output
     assert records.load("alpha", "sqlite", ws.records).passed
@@ -316,7 +316,7 @@ def test_ctrl_c_stops_every_parallel_run_and_cleans_up(tmp_path):
     env = {**os.environ, "RUNBOOK_DIR": str(ws.runbooks), "RUNBOOK_SAMPLE_PROJECT": str(ws.project),
            "RUNBOOK_CONSTRAINTS": str(ws.constraints)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runbook.cli", "validate", "--jobs", "2", "--records", str(ws.records)],
+        [sys.executable, "-m", "runbook.cli", "validate", "--django", "5.2", "--jobs", "2", "--records", str(ws.records)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     pids = [tmp_path / "nap-one.pid", tmp_path / "nap-two.pid"]

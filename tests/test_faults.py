@@ -69,12 +69,12 @@ def test_the_kernel_dying_mid_run_fails_it_cleanly(tmp_path, engine):
         cell("die", "import os; os.kill(os.getpid(), 9)"),
         cell("after", "!echo never"),
     ])
-    result = runbook_cli("validate", "fault-kernel", "--engine", engine, "--records", str(tmp_path / "records"),
+    result = runbook_cli("validate", "fault-kernel", "--django", "5.2", "--engine", engine, "--records", str(tmp_path / "records"),
                          "--no-cache", env={"RUNBOOK_DIR": str(runbooks)})
     assert result.returncode == 1, result.stdout + result.stderr
     message = f"runbook 'fault-kernel', cell 'die' on {engine}: the kernel died"
     assert message in result.stdout
-    record = json.loads((tmp_path / "records" / "fault-kernel" / f"{engine}.json").read_text())
+    record = json.loads((tmp_path / "records" / "fault-kernel" / "django-5.2" / f"{engine}.json").read_text())
     assert record["outcome"] == "failed" and record["error"] == message
     assert {c["id"]: c["outcome"] for c in record["cells"]} == {
         "parameters": "passed", "setup": "passed", "migrate": "passed", "die": "failed", "after": "not-run"}
@@ -143,7 +143,7 @@ def test_sigterm_stops_a_parallel_validation_and_cleans_up(tmp_path):
             cell("nap", f"!echo $$ > {pid_file}; sleep 600"),
         ])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runbook.cli", "validate", *pid_files, "--engine", "sqlite", "--jobs", "2",
+        [sys.executable, "-m", "runbook.cli", "validate", *pid_files, "--django", "5.2", "--engine", "sqlite", "--jobs", "2",
          "--no-cache", "--records", str(tmp_path / "records")],
         cwd=REPO, env={**os.environ, "RUNBOOK_DIR": str(runbooks)}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
@@ -236,11 +236,11 @@ def _stopping_runbook(folder: Path, cluster: Cluster, restart_after: float | Non
 
 def test_the_database_server_stopping_mid_run_fails_it_cleanly(tmp_path, own_postgres):
     _stopping_runbook(tmp_path / "runbooks", own_postgres, restart_after=3)
-    result = runbook_cli("validate", "fault-server", "--engine", "postgresql", "--records", str(tmp_path / "records"),
+    result = runbook_cli("validate", "fault-server", "--django", "5.2", "--engine", "postgresql", "--records", str(tmp_path / "records"),
                          "--no-cache", env={"RUNBOOK_DIR": str(tmp_path / "runbooks"), "RUNBOOK_POSTGRES_URL": own_postgres.url})
     assert result.returncode == 1, result.stdout + result.stderr
-    assert (tmp_path / "records" / "fault-server" / "postgresql.json").is_file(), result.stdout + result.stderr
-    record = json.loads((tmp_path / "records" / "fault-server" / "postgresql.json").read_text())
+    assert (tmp_path / "records" / "fault-server" / "django-5.2" / "postgresql.json").is_file(), result.stdout + result.stderr
+    record = json.loads((tmp_path / "records" / "fault-server" / "django-5.2" / "postgresql.json").read_text())
     assert record["error"] == ("runbook 'fault-server', cell 'query' (python manage.py showmigrations finflo) "
                                "on postgresql: CommandFailed: exit status 1: python manage.py showmigrations finflo")
     cells = {c["id"]: c for c in record["cells"]}
@@ -288,7 +288,7 @@ def test_two_validations_at_once_do_not_collide(tmp_path):
     ])
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "runbook.cli", "validate", "fault-twice", "--engine", "sqlite", "--engine",
+            [sys.executable, "-m", "runbook.cli", "validate", "fault-twice", "--django", "5.2", "--engine", "sqlite", "--engine",
              "postgresql", "--records", str(tmp_path / f"records-{i}"), "--no-cache"],
             cwd=REPO, env={**os.environ, "RUNBOOK_DIR": str(runbooks)}, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True,
@@ -301,7 +301,7 @@ def test_two_validations_at_once_do_not_collide(tmp_path):
         assert "2 passed, 0 failed" in stdout
     for i in (1, 2):
         for engine in ("sqlite", "postgresql"):
-            record = json.loads((tmp_path / f"records-{i}" / "fault-twice" / f"{engine}.json").read_text())
+            record = json.loads((tmp_path / f"records-{i}" / "fault-twice" / "django-5.2" / f"{engine}.json").read_text())
             assert record["outcome"] == "passed"
     for engine in ("sqlite", "postgresql"):
         nbformat.read(REPO / ".runbook" / "executed" / f"fault-twice-{engine}.ipynb", as_version=4)  # whole

@@ -43,6 +43,8 @@ DESCRIBED = {
                              and doctor_command._python(None, Path("/nonexistent")) == sys.executable),
     ("validate", "NAME"): ("all", lambda: True),
     ("validate", "--engine"): ("sqlite", lambda: cli.DEFAULT_ENGINES == ["sqlite"]),
+    ("validate", "--django"): ("every one, 4.2 5.2",
+                               lambda: cli.selected_djangos(cli._parser().parse_args(["validate"])) == ("4.2", "5.2")),
     ("validate", "--jobs"): ("the number of cores", lambda: cli._parser().parse_args(["validate"]).jobs == os.cpu_count()),
     ("validate", "--no-cache"): ("reuse them", lambda: cli._parser().parse_args(["validate"]).no_cache is False),
     ("validate", "--no-preload"): ("--no-preload", lambda: cli._parser().parse_args(["validate"]).preload is False),

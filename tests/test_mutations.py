@@ -72,7 +72,7 @@ class Copy:
 
     def validate(self, slug: str) -> tuple[int, str]:
         result = subprocess.run(
-            [BIN / "runbook", "validate", slug, "--engine", "sqlite", "--jobs", "1",
+            [BIN / "runbook", "validate", slug, "--django", "5.2", "--engine", "sqlite", "--jobs", "1",
              "--records", str(self.root / "records")],
             cwd=REPO, capture_output=True, text=True, env={**os.environ, **self.env()}, timeout=600,
         )

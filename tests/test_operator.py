@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -258,7 +259,9 @@ def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
     assert result.returncode == 0, result.stdout + result.stderr
     runbook = notebooks.find(slug)
     steps = [line.split()[1] for line in result.stdout.splitlines() if line[:6].strip().rstrip(".").isdigit()]
-    assert steps == [c.id for c in runbook.operator_cells if not c.is_parameters and c.runs_on("sqlite")]
+    assert steps == [c.id for c in runbook.operator_cells
+                     if not c.is_parameters and c.runs_on("sqlite") and c.runs_with("5.2")]  # the runner's Django
+    assert f"  Django: {version('django')} here; the procedure is proven on Django 4.2 and 5.2\n" in result.stdout
     assert not any(c.role == "demo" for c in runbook.cells if c.id in steps)
     for cell in runbook.operator_cells:
         if cell.destructive and cell.runs_on("sqlite"):

@@ -269,23 +269,36 @@ def test_every_command_has_help():
 
 
 def test_validate_writes_a_record_per_run(tmp_path):
-    write_runbook(tmp_path / "runbooks", "probe", [cell("check", "!python manage.py check")])
+    """By default on every Django version, each in its own environment: one record per version."""
+    write_runbook(tmp_path / "runbooks", "probe", [cell("check", "!python manage.py check && python -m django --version")])
     result = cli("validate", "probe", "--records", str(tmp_path / "records"),
                  env={"RUNBOOK_DIR": str(tmp_path / "runbooks")})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.rstrip().endswith("1 passed, 0 failed")
-    data = json.loads((tmp_path / "records/probe/sqlite.json").read_text())
-    assert data["generated_by"] == "runbook validate"
-    assert data["outcome"] == "passed" and data["engine"] == "sqlite"
-    assert set(data["versions"]) == {"django", "finflo", "sqlite"}
-    check = next(c for c in data["cells"] if c["id"] == "check")
-    assert check["outcome"] == "passed" and check["duration"] > 0
-    assert "System check identified no issues" in check["output"]
+    assert result.stdout.rstrip().endswith("2 passed, 0 failed")
+    for series in ("4.2", "5.2"):
+        assert f"▶ probe on sqlite, Django {series}" in result.stdout
+        data = json.loads((tmp_path / f"records/probe/django-{series}/sqlite.json").read_text())
+        assert data["generated_by"] == "runbook validate"
+        assert data["outcome"] == "passed" and data["engine"] == "sqlite" and data["django"] == series
+        assert set(data["versions"]) == {"django", "finflo", "sqlite"}
+        assert data["versions"]["django"].startswith(series + ".")
+        check = next(c for c in data["cells"] if c["id"] == "check")
+        assert check["outcome"] == "passed" and check["duration"] > 0
+        assert "System check identified no issues" in check["output"]
+        # The commands ran with that version's Django, not the runner's.
+        assert check["output"].rstrip().endswith(data["versions"]["django"])
+
+
+def test_validate_refuses_a_django_version_it_does_not_know(tmp_path):
+    result = cli("validate", "--django", "3.2", "--records", str(tmp_path / "records"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: unknown Django version '3.2': choose from 4.2, 5.2"
+    assert not (tmp_path / "records").exists()
 
 
 def test_validate_exits_1_when_a_runbook_fails(tmp_path):
     write_runbook(tmp_path / "runbooks", "broken", [cell("fails", "!exit 4")])
-    result = cli("validate", "broken", "--records", str(tmp_path / "records"),
+    result = cli("validate", "broken", "--django", "5.2", "--records", str(tmp_path / "records"),
                  env={"RUNBOOK_DIR": str(tmp_path / "runbooks")})
     assert result.returncode == 1
     assert "0 passed, 1 failed" in result.stdout

@@ -271,8 +271,8 @@ def test_theme_overrides_change_only_what_they_say(site):
         site / "index.html").read_text()
 
 
-def status_rows(page_html: str) -> dict[tuple[str, str], list[str]]:
-    """The status table as {(runbook, engine): [outcome, cells, duration, run on, versions]}."""
+def status_rows(page_html: str) -> dict[tuple[str, str, str], list[str]]:
+    """The status table as {(runbook, engine, django): [outcome, cells, duration, run on, versions]}."""
     rows = {}
     for row in re.findall(r"<tr>(.*?)</tr>", page_html, re.S):
         if "<td" not in row:  # the header row
@@ -280,7 +280,7 @@ def status_rows(page_html: str) -> dict[tuple[str, str], list[str]]:
         cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
                  for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]  # the runbook is a row header
         if cells:
-            rows[cells[0], cells[1]] = cells[2:]
+            rows[cells[0], cells[1], cells[2]] = cells[3:]
     return rows
 
 
@@ -309,18 +309,23 @@ def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
     assert built.returncode == 0, built.log
     rows = status_rows((built.site / "status" / "index.html").read_text())
     expected_sqlite = "✅ passed" if sqlite.passed else f"❌ failed: {sqlite.error}"
-    assert rows[slug, "SQLite"][0] == expected_sqlite, rows[slug, "SQLite"]
-    assert rows[slug, "SQLite"][2] == f"{sqlite.duration:.1f} s"
-    assert rows[slug, "PostgreSQL"] == [
-        "✅ passed", rows[slug, "PostgreSQL"][1], "321.5 s", "2026-01-02T03:04:05+00:00",
+    assert rows[slug, "SQLite", "5.2"][0] == expected_sqlite, rows[slug, "SQLite", "5.2"]
+    assert rows[slug, "SQLite", "5.2"][2] == f"{sqlite.duration:.1f} s"
+    # The matrix: Django 4.2's row is its own record's.
+    older = records_module.load(slug, "sqlite", mine, "4.2")
+    assert older is not None and rows[slug, "SQLite", "4.2"][2] == f"{older.duration:.1f} s"
+    assert rows[slug, "SQLite", "4.2"][4].startswith("django 4.2."), rows[slug, "SQLite", "4.2"]
+    assert rows[slug, "PostgreSQL", "5.2"] == [
+        "✅ passed", rows[slug, "PostgreSQL", "5.2"][1], "321.5 s", "2026-01-02T03:04:05+00:00",
         "django 5.2.99, finflo 2.0.99, postgresql PostgreSQL 15.99 (a test's record)",
-    ], f"the PostgreSQL row does not show the PostgreSQL record: {rows[slug, 'PostgreSQL']}"
-    assert rows[slug, "MariaDB"][0] == "❌ failed: MariaDB's own record failed", (
-        f"the MariaDB row does not show the MariaDB record: {rows[slug, 'MariaDB']}")
-    assert rows[slug, "MariaDB"][4] == "django 5.2.98, finflo 2.0.98, mariadb 10.11.98-MariaDB"
+    ], f"the PostgreSQL row does not show the PostgreSQL record: {rows[slug, 'PostgreSQL', '5.2']}"
+    assert rows[slug, "PostgreSQL", "4.2"][0] == "⚠️ no record", rows[slug, "PostgreSQL", "4.2"]
+    assert rows[slug, "MariaDB", "5.2"][0] == "❌ failed: MariaDB's own record failed", (
+        f"the MariaDB row does not show the MariaDB record: {rows[slug, 'MariaDB', '5.2']}")
+    assert rows[slug, "MariaDB", "5.2"][4] == "django 5.2.98, finflo 2.0.98, mariadb 10.11.98-MariaDB"
     # No record on this machine: a build without RUNBOOK_REQUIRE_RECORDS says where it is validated.
-    assert rows["circular-dependency", "PostgreSQL"][0] == "validated in CI, not on this machine", rows["circular-dependency", "PostgreSQL"]
-    assert len(rows) == 3 * len(list(RUNBOOKS.glob("*.ipynb")))
+    assert rows["circular-dependency", "PostgreSQL", "4.2"][0] == "validated in CI, not on this machine"
+    assert len(rows) == 3 * 2 * len(list(RUNBOOKS.glob("*.ipynb")))
     # The reference marks an engine where a command's line ran according to that engine's record: the
     # PostgreSQL record passed; the MariaDB one failed, so it proves nothing.
     reference = html.unescape(re.sub(r"<[^>]+>", "", (built.site / "reference" / "commands" / "index.html").read_text()))
@@ -412,6 +417,33 @@ def test_sqlite_records_alone_give_complete_pages(site):
     assert "Validated on SQLite only (this build)" in rollback and "in CI" not in rollback
     what_goes_wrong = (site / "explanation" / "rollback-migrations" / "index.html").read_text()
     assert "No MariaDB output in this build" in what_goes_wrong
+
+
+def test_an_output_that_differs_between_django_versions_gets_a_tab_per_version(site):
+    """makemigrations lists operations with "-" on Django 4.2 and "+" on 5.2: the page shows both,
+    each in its version's tab; an output both versions printed alike is shown once, without tabs; a
+    step only one version needs is shown once, and the page names its version."""
+    page = (site / "how-to" / "circular-dependency" / "index.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    links = re.search(r"accounts/migrations/0003_links_to_finflo\.py\s+- Create proxy model PartyAction"
+                      r".*accounts/migrations/0003_links_to_finflo\.py\s+\+ Create proxy model PartyAction", text, re.S)
+    assert links, "the makemigrations output of each version"
+    labels = re.findall(r'<label for="__tabbed_\d+_\d+">(Django [\d.]+)</label>', page)
+    assert labels.count("Django 4.2") == labels.count("Django 5.2") >= 1, labels
+    assert text.count("accounts' first migration: nothing of finflo") == 2  # the command once, its output once
+    assert "With Django 4.2, makemigrations also leaves" in text
+    assert text.count("Edited accounts/migrations/0001_initial.py") == 3  # three edits, each shown once
+
+
+def test_every_page_names_the_django_versions_it_ran_with(site):
+    from runbook import django_versions
+
+    for slug in (p.stem for p in RUNBOOKS.glob("*.ipynb")):
+        page = html.unescape((site / "how-to" / slug / "index.html").read_text())
+        ran = re.search(r"ran with Django (4\.2\.\d+) and (5\.2\.\d+) and finflo", page)
+        assert ran, slug
+        assert [django_versions.series(v) for v in ran.groups()] == list(django_versions.VERSIONS)
+        assert re.search(r"Django 4\.2 passed on [\d-]+ [\d:]+ UTC; Django 5\.2 passed on", page), slug
 
 
 def test_sqlite_records_alone_fail_the_build_in_ci(records, tmp_path):

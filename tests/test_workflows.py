@@ -28,3 +28,23 @@ def test_zizmor_reports_an_unpinned_action_that_keeps_its_credentials(tmp_path):
                             text=True, timeout=120)
     assert result.returncode != 0
     assert "artipacked" in result.stdout and "unpinned-uses" in result.stdout, result.stdout
+
+
+def test_the_workflow_validates_every_engine_with_every_django_version():
+    """One validation job per engine × Django version, each uploading its own records; the build job
+    downloads them all. The matrix names exactly what the runner validates."""
+    import yaml
+
+    from runbook.databases import ENGINES
+    from runbook.django_versions import VERSIONS
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "docs.yml").read_text())
+    validate = workflow["jobs"]["validate"]
+    assert validate["strategy"]["matrix"] == {"engine": list(ENGINES), "django": list(VERSIONS)}
+    steps = {step.get("name"): step for step in validate["steps"]}
+    assert steps["Validate the runbooks"]["run"] == '.venv/bin/runbook validate --engine "$ENGINE" --django "$DJANGO"'
+    upload = next(step for step in validate["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["name"] == "records-${{ matrix.engine }}-django-${{ matrix.django }}"
+    download = next(step for step in workflow["jobs"]["build"]["steps"]
+                    if step.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"] == {"pattern": "records-*", "path": ".runbook/records", "merge-multiple": True}

@@ -7,7 +7,9 @@ its runbook on its engine. The key covers, and only covers:
   markdown cells, not outputs;
 - the sample project: path and content of every file under ``sampleproject/`` except
   ``db.sqlite3``, ``finflo.log`` and ``__pycache__``;
-- the locked dependencies: ``constraints.txt`` and the installed versions of ``DEPENDENCIES``;
+- the Django version (series) and its environment's locked dependencies: its lock file
+  (``constraints.txt`` for the newest, see :mod:`runbook.django_versions`) and the installed
+  versions of ``DEPENDENCIES`` there;
 - the engine and its server's version;
 - the runner's own source (``src/runbook/*.py``), since it shapes the records; not the modules
   only the site build reads (``SITE_ONLY``).
@@ -25,13 +27,14 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
+from . import django_versions, paths
+from .django_versions import DEPENDENCIES, NEWEST
+from .errors import BadInput
 from .notebooks import Runbook
 from .records import RunRecord
 
 # Bump when the key's composition changes, so that older records stop matching.
-KEY_FORMAT = "1"
-DEPENDENCIES = ("django", "finflo", "nbclient", "ipykernel")
+KEY_FORMAT = "2"  # 2: the Django version
 _PROJECT_IGNORED_NAMES = {"db.sqlite3", "finflo.log"}
 _PROJECT_IGNORED_DIRS = {"__pycache__"}
 _RUNNER = Path(__file__).resolve().parent
@@ -40,7 +43,8 @@ SITE_ONLY = {"pagecheck.py"}
 
 
 def installed_versions() -> dict[str, str]:
-    """The installed versions of the dependencies that shape a run (a test may replace this)."""
+    """The installed versions, in the runner's own environment (the newest Django's), of the
+    dependencies that shape a run (a test may replace this)."""
     found = {}
     for name in DEPENDENCIES:
         try:
@@ -56,6 +60,7 @@ class Inputs:
     def __init__(self, sample_project: Path | None = None, constraints: Path | None = None):
         self.sample_project = sample_project or paths.SAMPLE_PROJECT
         self.constraints = constraints or paths.CONSTRAINTS
+        self._other_environments: dict[str, str] = {}
 
     @cached_property
     def project(self) -> str:
@@ -63,19 +68,30 @@ class Inputs:
 
     @cached_property
     def dependencies(self) -> str:
+        """The runner's own environment: the newest Django's."""
         text = self.constraints.read_text() if self.constraints.is_file() else ""
         return _digest_json({"constraints": text, "installed": installed_versions()})
+
+    def dependencies_of(self, django: str) -> str:
+        if django == NEWEST:
+            return self.dependencies
+        if django not in self._other_environments:
+            env = django_versions.environment(django)
+            text = env.lock.read_text() if env.lock.is_file() else ""
+            self._other_environments[django] = _digest_json({"constraints": text, "installed": env.installed()})
+        return self._other_environments[django]
 
     @cached_property
     def runner(self) -> str:
         return _digest_files(_RUNNER, sorted(p for p in _RUNNER.glob("*.py") if p.name not in SITE_ONLY))
 
-    def key(self, runbook: Runbook, engine: str, server_version: str) -> str:
+    def key(self, runbook: Runbook, engine: str, server_version: str, django: str = NEWEST) -> str:
         return _digest_json({
             "format": KEY_FORMAT,
             "runbook": runbook_digest(runbook.path),
             "project": self.project,
-            "dependencies": self.dependencies,
+            "django": django,
+            "dependencies": self.dependencies_of(django),
             "runner": self.runner,
             "engine": engine,
             "server": server_version,
@@ -92,13 +108,14 @@ def runbook_digest(path: Path) -> str:
     return _digest_json({"runbook": nb.metadata.get("runbook"), "cells": cells})
 
 
-def cache_key(runbook: Runbook, engine: str, server_version: str, inputs: Inputs | None = None) -> str:
-    return (inputs or Inputs()).key(runbook, engine, server_version)
+def cache_key(runbook: Runbook, engine: str, server_version: str, inputs: Inputs | None = None,
+              django: str = NEWEST) -> str:
+    return (inputs or Inputs()).key(runbook, engine, server_version, django)
 
 
 def is_fresh(record: RunRecord, runbook: Runbook, inputs: Inputs | None = None,
              server_version: str | None = None) -> bool:
-    """Whether ``record`` still describes ``runbook`` on its engine: nothing in its key changed.
+    """Whether ``record`` still describes ``runbook`` on its engine and Django: nothing in its key changed.
 
     Without ``server_version`` the server is trusted to be the one the record names (the site does
     not connect to database servers); `runbook validate` passes the version it just asked for.
@@ -107,7 +124,11 @@ def is_fresh(record: RunRecord, runbook: Runbook, inputs: Inputs | None = None,
         return False
     if server_version is None:
         server_version = record.versions.get(record.engine, "")
-    return record.cache_key == cache_key(runbook, record.engine, server_version, inputs)
+    try:
+        current = cache_key(runbook, record.engine, server_version, inputs, record.django)
+    except BadInput:  # that Django's environment is missing here: nothing says the record still holds
+        return False
+    return record.cache_key == current
 
 
 def _project_files(root: Path) -> list[Path]:

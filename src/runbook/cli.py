@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import databases, guards, notebooks, operator_mode
+from . import databases, django_versions, guards, notebooks, operator_mode
 from .errors import BadInput
 from .executor import CELL_TIMEOUT, RUN_TIMEOUT, Interrupted, Progress, RunOptions, run
 from .paths import AUDIT_ROOT, EXECUTED, RECORDS
@@ -128,6 +128,9 @@ def _ask(prompt: str) -> str:
 def cmd_validate(args) -> int:
     selected = [notebooks.find(n) for n in args.names] if args.names else notebooks.all_runbooks()
     engines = args.engine or DEFAULT_ENGINES
+    djangos = selected_djangos(args)
+    for django in djangos:
+        django_versions.environment(django)  # bad input before anything runs: unknown, or not installed
     for engine in engines:
         if engine not in databases.ENGINES:
             raise BadInput(f"unknown engine {engine!r}: choose from {', '.join(databases.ENGINES)}")
@@ -136,11 +139,16 @@ def cmd_validate(args) -> int:
     passed, failed = validate(
         selected, engines, records_dir=Path(args.records), executed_dir=EXECUTED,
         progress=lambda stream: ConsoleProgress(verbose=args.verbose, stream=stream),
-        jobs=args.jobs, use_cache=not args.no_cache, preload=args.preload,
+        jobs=args.jobs, use_cache=not args.no_cache, preload=args.preload, djangos=djangos,
         cell_timeout=args.cell_timeout, run_timeout=args.run_timeout, out=sys.stdout,
     )
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def selected_djangos(args) -> tuple[str, ...]:
+    """`validate`'s Django versions: those given with --django, once each, else every configured one."""
+    return tuple(dict.fromkeys(args.django or django_versions.VERSIONS))
 
 
 class ConsoleProgress(Progress):
@@ -150,8 +158,9 @@ class ConsoleProgress(Progress):
         self.verbose = verbose
         self.out = stream
 
-    def run_started(self, runbook, engine):
-        print(f"▶ {runbook.slug} on {engine}", file=self.out, flush=True)
+    def run_started(self, runbook, engine, django=None):
+        on = f"{engine}, Django {django}" if django else engine
+        print(f"▶ {runbook.slug} on {on}", file=self.out, flush=True)
 
     def cell_started(self, cell, commands):
         if self.verbose and commands:
@@ -300,6 +309,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="runbooks to validate (default: all)")
     p.add_argument("--engine", action="append", choices=databases.ENGINES, metavar="ENGINE",
                    help=f"sqlite, postgresql or mariadb; repeat for several (default: {' '.join(DEFAULT_ENGINES)})")
+    p.add_argument("--django", action="append", metavar="VERSION",
+                   help=f"the Django series to validate on, each in its own environment made by scripts/install; "
+                        f"repeat for several (default: every one, {' '.join(django_versions.VERSIONS)})")
     p.add_argument("--records", default=str(RECORDS), metavar="DIR",
                    help="where to write the run records (default: %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true", help="stream each command's output")

@@ -6,6 +6,7 @@ fresh database, a kernel that talks over IPC, per-cell and per-run timeouts, and
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -22,10 +23,13 @@ from typing import Callable
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets import Unicode, default
 from traitlets.config import Config
 from nbclient.exceptions import DeadKernelError
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 
-from . import databases, guards, paths, preconditions, preload, processes
+from . import databases, django_versions, guards, paths, preconditions, preload, processes
 from .errors import BadInput, RunbookFailed
 from .notebooks import Cell, Runbook, fill
 from .paths import SAMPLE_PROJECT
@@ -34,6 +38,7 @@ from .scrub import scrub, secrets_of
 
 CELL_TIMEOUT = 300.0
 RUN_TIMEOUT = 1800.0
+KERNEL_NAME = "runbook-python"
 _EXIT_STATUS = re.compile(r"exit status (-?\d+)")
 _COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", "finflo.log")
 
@@ -51,13 +56,16 @@ class RunOptions:
     # Operator mode: asked before each cell that deletes data; False stops the run there.
     confirm: Callable[[Cell], bool] | None = None
     tree_was_dirty: bool = False  # operator mode: cells that need a clean tree are skipped
+    # The Django series whose environment runs the kernel and the commands (runbook.django_versions);
+    # None: the runner's own Python, as against an operator's project.
+    django: str | None = None
     preload: bool = False  # serve `python manage.py …` from a preloaded process (runbook.preload); not with project
 
 
 class Progress:
     """What a run reports as it goes; the CLI prints it, tests may collect it."""
 
-    def run_started(self, runbook: Runbook, engine: str) -> None: ...
+    def run_started(self, runbook: Runbook, engine: str, django: str | None = None) -> None: ...
     def cell_started(self, cell: Cell, commands: list[str]) -> None: ...
     def cell_output(self, text: str) -> None: ...
     def cell_finished(self, cell: Cell, record: CellRecord) -> None: ...
@@ -128,10 +136,11 @@ def with_injected_parameters(nb, runbook: Runbook, injected: dict[str, object]):
     return nb
 
 
-def command_environment() -> dict[str, str]:
+def command_environment(python: Path | None = None) -> dict[str, str]:
     """The environment a runbook's commands start from (the setup cell then sets DATABASE_URL)."""
-    # The runner's Python first, no inherited DATABASE_URL: only the runbook's parameter decides it.
-    env = preconditions.command_env(None)
+    # The run's Python first (the runner's by default), no inherited DATABASE_URL: only the runbook's
+    # parameter decides it.
+    env = preconditions.command_env(None, python)
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")  # nothing a reader's shell lacks
     return env
 
@@ -162,12 +171,18 @@ class _Execution:
         self.progress = progress
         self.engine = database.engine
         self.replies: dict[int, dict] = {}
+        self.environment = django_versions.environment(options.django) if options.django else None
+        self.python = self.environment.python if self.environment else Path(sys.executable)
+        # Against an operator's project: the runner's own Django picks a version's cells.
+        self.django = options.django or django_versions.series(version("django"))
         self.secrets = secrets_of(self._kernel_env(), database.url, project if options.project else None)
         self.replacements = {
             str(project): "<project>", str(tmp): "<tmp>", database.name: "<database>",
             sysconfig.get_paths()["purelib"]: "<site-packages>", sys.prefix: "<venv>",
         }
         self.operator = options.project is not None
+        for folder, name in (self.environment.folders().items() if self.environment else ()):
+            self.replacements.setdefault(folder, name)
         for name, db in (extra or {}).items():
             self.replacements[db.name] = f"<{name}-database>"
         self.injected = injected_values(project, database, extra or {}, options.parameters)
@@ -182,11 +197,13 @@ class _Execution:
     def run(self) -> RunRecord:
         started = datetime.now(timezone.utc)
         clock = time.monotonic()
+        versions = self._versions()
         record = RunRecord(
             runbook=self.runbook.slug, engine=self.engine, outcome="passed",
-            started=started.isoformat(timespec="seconds"), duration=0.0, versions=self._versions(),
+            started=started.isoformat(timespec="seconds"), duration=0.0, versions=versions,
+            django=django_versions.series(versions["django"]),
         )
-        self.progress.run_started(self.runbook, self.engine)
+        self.progress.run_started(self.runbook, self.engine, self.options.django)
         nb = self._notebook()
         client = self._client(nb)
         deadline = clock + self.options.run_timeout
@@ -195,7 +212,7 @@ class _Execution:
             with contextlib.ExitStack() as serving:
                 env = self._kernel_env()
                 if self.options.preload and not self.operator:  # a user's project: real processes only
-                    env[preload.KERNEL_VARIABLE] = serving.enter_context(preload.serving(self.tmp, self._kernel_env()))
+                    env[preload.KERNEL_VARIABLE] = serving.enter_context(preload.serving(self.tmp, self._kernel_env(), self.python))
                 try:
                     with client.setup_kernel(env=env):
                         self._execute_cells(nb, client, record, deadline)
@@ -268,7 +285,7 @@ class _Execution:
 
     def _skip(self, cell: Cell) -> tuple[bool, str | None]:
         """Whether the cell is left out of this run, and why (None: another engine's cell)."""
-        if not cell.runs_on(self.engine):
+        if not cell.runs_on(self.engine) or not cell.runs_with(self.django):
             return True, None
         if self.operator and not cell.for_operator:
             return True, f"{cell.role}: runs on the sample project only"
@@ -336,9 +353,10 @@ class _Execution:
 
     def _client(self, nb) -> NotebookClient:
         # IPC sockets in the run's private folder: no TCP port for other local users to reach.
-        config = Config(KernelManager={"transport": "ipc", "ip": str(self.tmp / "kernel")})
+        config = Config(KernelManager={"transport": "ipc", "ip": str(self.tmp / "kernel")},
+                        RunKernelManager={"kernelspecs": str(self._write_kernelspec())})
         client = NotebookClient(
-            nb, kernel_name="python3", config=config, timeout=int(self.options.cell_timeout), interrupt_on_timeout=True,
+            nb, kernel_name=KERNEL_NAME, kernel_manager_class=RunKernelManager, config=config, timeout=int(self.options.cell_timeout), interrupt_on_timeout=True,
             allow_errors=True, record_timing=False, shutdown_kernel="immediate",
             resources={"metadata": {"path": str(self.project)}},
         )
@@ -353,19 +371,28 @@ class _Execution:
         client.output = output
         return client
 
+    def _write_kernelspec(self) -> Path:
+        """A kernelspec on the run's Python (its Django version's environment), in the run's folder,
+        so that no kernelspec installed on the machine decides which Python runs the cells."""
+        specs = self.tmp / "kernelspecs"
+        (specs / KERNEL_NAME).mkdir(parents=True, exist_ok=True)
+        (specs / KERNEL_NAME / "kernel.json").write_text(json.dumps({
+            "argv": [str(self.python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": f"Python ({self.python})", "language": "python",
+        }))
+        return specs
+
     def _on_cell_executed(self, cell, cell_index, execute_reply):
         self.replies[id(cell)] = execute_reply
 
     def _kernel_env(self) -> dict[str, str]:
-        env = command_environment()
+        env = command_environment(self.python)
         env[processes.ENV] = str(self.tmp / "processes")
         return env
 
     def _versions(self) -> dict[str, str]:
-        return {
-            "django": version("django"), "finflo": version("finflo"),
-            self.engine: self.database.server_version(),
-        }
+        installed = self.environment.installed() if self.environment else {n: version(n) for n in ("django", "finflo")}
+        return {"django": installed["django"], "finflo": installed["finflo"], self.engine: self.database.server_version()}
 
     def _clean(self, text: str) -> str:
         return scrub(text, self.replacements, self.secrets)
@@ -390,6 +417,16 @@ class _Execution:
         partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         nbformat.write(nb, partial)
         partial.replace(path)  # atomic: runs side by side never leave half a notebook
+
+
+class RunKernelManager(KernelManager):
+    """Finds kernelspecs in one folder only (the run's). nbclient makes it and so shuts its kernel down."""
+
+    kernelspecs = Unicode(config=True)
+
+    @default("kernel_spec_manager")
+    def _only_the_runs_kernelspecs(self):
+        return KernelSpecManager(kernel_dirs=[self.kernelspecs])
 
 
 class Interrupted(KeyboardInterrupt):

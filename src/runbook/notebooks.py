@@ -7,6 +7,8 @@ named by its standard nbformat ``id``; its ``runbook`` metadata may declare:
   print text matching the pattern; anything else fails the run. Cells expecting a non-zero exit also
   carry the standard ``raises-exception`` tag, so papermill and nbmake let them through.
 - ``engines``: the database engines the cell runs on (default: all).
+- ``django``: the Django series the cell runs with (default: all), for a step that differs between
+  versions (``makemigrations`` of one version writes what the other's does not).
 - ``timeout``: seconds for this cell (default: the run's cell timeout).
 - ``destructive``: the cell deletes data or migrations.
 - ``role`` (required on every code cell but the ``parameters`` cell): ``demo`` builds or inspects
@@ -39,6 +41,7 @@ from pathlib import Path
 
 import nbformat
 
+from .django_versions import VERSIONS
 from .errors import BadInput
 from .paths import RUNBOOKS
 
@@ -63,6 +66,7 @@ class Cell:
     tags: tuple[str, ...]
     expect: Expectation
     engines: tuple[str, ...] | None = None
+    djangos: tuple[str, ...] | None = None
     timeout: float | None = None
     destructive: bool = False
     role: str = "procedure"
@@ -82,6 +86,7 @@ class Cell:
             tags=tuple(node.metadata.get("tags", ())),
             expect=expect,
             engines=tuple(meta["engines"]) if "engines" in meta else None,
+            djangos=tuple(meta["django"]) if "django" in meta else None,
             timeout=meta.get("timeout"),
             destructive=bool(meta.get("destructive", False)),
             role=meta.get("role", "procedure"),
@@ -102,6 +107,9 @@ class Cell:
 
     def runs_on(self, engine: str) -> bool:
         return self.engines is None or engine in self.engines
+
+    def runs_with(self, django: str) -> bool:
+        return self.djangos is None or django in self.djangos
 
     @property
     def commands(self) -> list[str]:
@@ -235,7 +243,7 @@ def _check_raw_ids(path: Path) -> None:
 
 
 _KNOWN = {"expect": {"exit", "output"},
-          "runbook": {"expect", "engines", "timeout", "destructive", "role", "writes", "needs", "hidden", "interactive"}}
+          "runbook": {"expect", "engines", "django", "timeout", "destructive", "role", "writes", "needs", "hidden", "interactive"}}
 
 
 def _check_metadata(path: Path, node) -> None:
@@ -253,6 +261,9 @@ def _check_metadata(path: Path, node) -> None:
     unknown = [e for e in meta.get("engines", []) if e not in ENGINES]
     if unknown or not isinstance(meta.get("engines", []), list):
         raise BadInput(f"{where}: unknown engine in runbook.engines {unknown or meta['engines']!r} (known: {', '.join(ENGINES)})")
+    unknown = [v for v in meta.get("django", []) if v not in VERSIONS]
+    if unknown or not isinstance(meta.get("django", []), list):
+        raise BadInput(f"{where}: unknown Django series in runbook.django {unknown or meta['django']!r} (known: {', '.join(VERSIONS)})")
     if "timeout" in meta and not (isinstance(meta["timeout"], (int, float)) and meta["timeout"] > 0):
         raise BadInput(f"{where}: runbook.timeout must be a positive number of seconds, got {meta['timeout']!r}")
     if "hidden" in meta and not (isinstance(meta["hidden"], str) and meta["hidden"].strip()):

@@ -19,11 +19,12 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from . import backup, databases, guards, paths, preconditions, projectfiles, restore
+from . import backup, databases, django_versions, guards, paths, preconditions, projectfiles, restore
 from .errors import BadInput
 from .executor import Progress, RunOptions, run
 from .notebooks import Cell, Runbook
@@ -93,8 +94,8 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     plan.preconditions.append(_tree_condition(plan.changes, allow_dirty))
     plan.preconditions.append(_database_condition(database_url, found.get("database", {}), project))
     for cell in runbook.operator_cells:
-        if cell.is_parameters or not cell.runs_on(engine):  # another engine's step (its tab on the page)
-            continue
+        if cell.is_parameters or not cell.runs_on(engine) or not cell.runs_with(django_versions.series(version("django"))):
+            continue  # another engine's or Django version's step (its tab or paragraph on the page)
         plan.steps.append(Step(cell, cell.commands_with(values), list(cell.writes), cell.destructive))
     # Django's plan for the project's own database: the first migrate that names no other settings
     # (a procedure may migrate a scratch database first, with --settings=…).
@@ -116,8 +117,8 @@ def operator_commands(runbook: Runbook) -> list[str]:
 
 def format_plan(plan: Plan) -> str:
     rb = plan.runbook
-    lines = [f"Plan: runbook {rb.slug!r} on {plan.project}", f"  database: {scrub(plan.database_url)}", "",
-             "Preconditions:"]
+    lines = [f"Plan: runbook {rb.slug!r} on {plan.project}", f"  database: {scrub(plan.database_url)}",
+             f"  Django: {proven_on()}", "", "Preconditions:"]
     lines += [f"  {'✓' if ok else '✗'} {text}" for text, ok in plan.preconditions]
     shown = {k: v for k, v in plan.values.items() if k in rb.parameter_help}
     if shown:
@@ -141,6 +142,16 @@ def format_plan(plan: Plan) -> str:
     lines.append("")
     lines.append("All preconditions hold." if plan.holds else f"Not runnable: runbook {rb.slug!r} " + "; and ".join(plan.unmet))
     return "\n".join(lines)
+
+
+def proven_on() -> str:
+    """The Django the procedure runs with here (the runner's, as the project's commands use its
+    Python), beside the versions the procedure was proven on."""
+    here = version("django")
+    proven = " and ".join(django_versions.VERSIONS)
+    if django_versions.series(here) in django_versions.VERSIONS:
+        return f"{here} here; the procedure is proven on Django {proven}"
+    return f"{here} here, which the procedure is NOT proven on (only Django {proven})"
 
 
 def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *, allow_dirty: bool,

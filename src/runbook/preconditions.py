@@ -101,10 +101,11 @@ def probe(project: Path, env: dict[str, str], needs: dict[str, list[str]]) -> di
     raise BadInput(f"cannot load the Django project {project}: {last}")
 
 
-def command_env(database_url: str | None) -> dict[str, str]:
-    """The environment the project's own commands get: the runner's Python first, the chosen database."""
+def command_env(database_url: str | None, python: Path | None = None) -> dict[str, str]:
+    """The environment the project's own commands get: ``python`` (default: the runner's) first on
+    PATH, the chosen database."""
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([str(Path(python or sys.executable).parent), env.get("PATH", "")])
     env.pop("DATABASE_URL", None)
     if database_url:
         env["DATABASE_URL"] = database_url

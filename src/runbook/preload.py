@@ -50,9 +50,9 @@ def _quote(text: str) -> str:
 
 # -- in the runner: starting and stopping the server ---------------------------------------------
 
-def serving(folder, env: dict[str, str]):
+def serving(folder, env: dict[str, str], python: str | None = None):
     """A server for one run, in ``folder`` (its socket and log); yields the socket's path. ``env``:
-    the kernel's, which the commands start from."""
+    the kernel's, which the commands start from; ``python``: the run's (default: the runner's)."""
     import contextlib
     import signal
     import subprocess
@@ -62,7 +62,7 @@ def serving(folder, env: dict[str, str]):
     def server():
         path = os.path.join(str(folder), "preload.sock")
         with open(os.path.join(str(folder), "preload.log"), "w") as log:
-            proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), path], env=env, cwd=str(folder),
+            proc = subprocess.Popen([str(python or sys.executable), os.path.abspath(__file__), path], env=env, cwd=str(folder),
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         try:
             deadline = time.monotonic() + 30

@@ -1,10 +1,12 @@
-"""The typed record of one runbook run on one engine, written by `validate` and read by the site."""
+"""The typed record of one runbook run on one engine and Django version, written by `validate` and read
+by the site."""
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .django_versions import NEWEST
 from .paths import RECORDS
 
 
@@ -31,6 +33,7 @@ class RunRecord:
     cells: list[CellRecord] = field(default_factory=list)
     error: str | None = None
     cache_key: str | None = None
+    django: str = NEWEST  # the series the run used: "4.2", "5.2" (runbook.django_versions)
     # With --preload: how many `python manage.py …` ran in a fork, and how many as real processes.
     preload: dict[str, int] | None = None
 
@@ -54,12 +57,12 @@ class RunRecord:
         return cls(**data)
 
 
-def record_path(runbook: str, engine: str, folder: Path = RECORDS) -> Path:
-    return folder / runbook / f"{engine}.json"
+def record_path(runbook: str, engine: str, folder: Path = RECORDS, django: str = NEWEST) -> Path:
+    return folder / runbook / f"django-{django}" / f"{engine}.json"
 
 
 def save(record: RunRecord, folder: Path = RECORDS) -> Path:
-    path = record_path(record.runbook, record.engine, folder)
+    path = record_path(record.runbook, record.engine, folder, record.django)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(record.to_json())
@@ -67,8 +70,8 @@ def save(record: RunRecord, folder: Path = RECORDS) -> Path:
     return path
 
 
-def load(runbook: str, engine: str, folder: Path = RECORDS) -> RunRecord | None:
-    path = record_path(runbook, engine, folder)
+def load(runbook: str, engine: str, folder: Path = RECORDS, django: str = NEWEST) -> RunRecord | None:
+    path = record_path(runbook, engine, folder, django)
     if not path.is_file():
         return None
     return RunRecord.from_json(path.read_text())

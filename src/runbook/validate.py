@@ -1,4 +1,5 @@
-"""`runbook validate`: every runbook × engine, reused from its record when nothing changed, else run.
+"""`runbook validate`: every runbook × engine × Django version, reused from its record when nothing
+changed, else run.
 
 A passed record whose ``cache_key`` equals the current key (see :mod:`runbook.cache`) is the
 result; anything else runs again, on a fresh project copy and database. Runs share nothing (each
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from . import cache, databases, records
+from .django_versions import NEWEST
 from .executor import Progress, RunOptions, run
 from .notebooks import Runbook
 from .records import RunRecord
@@ -30,7 +32,12 @@ from .records import RunRecord
 class Job:
     runbook: Runbook
     engine: str
+    django: str
     key: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.runbook.slug}-{self.engine}-django-{self.django}"
 
 
 @dataclass(frozen=True)
@@ -60,24 +67,26 @@ def validate(
     runbooks: list[Runbook], engines: list[str], *, records_dir: Path, executed_dir: Path,
     progress: Callable[[TextIO], Progress], jobs: int = 1, use_cache: bool = True,
     cell_timeout: float, run_timeout: float, out: TextIO, preload: bool = False,
+    djangos: tuple[str, ...] = (NEWEST,),
 ) -> tuple[int, int]:
-    """Validate each runbook on each engine; print as it goes; return (passed, failed)."""
+    """Validate each runbook on each engine and Django version; print as it goes; return (passed, failed)."""
     settings = Settings(records_dir, executed_dir, progress, cell_timeout, run_timeout, preload)
     inputs = cache.Inputs()
     versions = server_versions(engines)
     passed = failed = 0
     todo: list[Job] = []
-    for engine in engines:
-        for runbook in runbooks:
-            key = inputs.key(runbook, engine, versions[engine])
-            if preload:  # not yet the published mode: its records never pass for those of real processes
-                key += "+preload"
-            previous = _previous(runbook.slug, engine, settings.records_dir) if use_cache else None
-            if previous is not None and previous.passed and previous.cache_key == key:
-                print(f"✓ cached: {runbook.slug} on {engine}", file=out, flush=True)
-                passed += 1
-            else:
-                todo.append(Job(runbook, engine, key))
+    for django in djangos:
+        for engine in engines:
+            for runbook in runbooks:
+                key = inputs.key(runbook, engine, versions[engine], django)
+                if preload:  # not yet the published mode: its records never pass for those of real processes
+                    key += "+preload"
+                previous = _previous(runbook.slug, engine, django, settings.records_dir) if use_cache else None
+                if previous is not None and previous.passed and previous.cache_key == key:
+                    print(f"✓ cached: {runbook.slug} on {engine}, Django {django}", file=out, flush=True)
+                    passed += 1
+                else:
+                    todo.append(Job(runbook, engine, django, key))
     if jobs <= 1 or len(todo) <= 1:
         results = [execute(job, settings, out) for job in todo]
     else:
@@ -90,19 +99,19 @@ def validate(
     return passed, failed
 
 
-def _previous(slug: str, engine: str, folder: Path) -> RunRecord | None:
+def _previous(slug: str, engine: str, django: str, folder: Path) -> RunRecord | None:
     """The last record, or None when there is none or it cannot be read (then the run is redone)."""
     try:
-        return records.load(slug, engine, folder)
+        return records.load(slug, engine, folder, django)
     except (ValueError, TypeError, KeyError):  # half-written by hand, or from an older runner
         return None
 
 
 def execute(job: Job, settings: Settings, stream: TextIO) -> RunRecord:
-    """Run one runbook on one engine and save its record, with the key it was run for."""
+    """Run one runbook on one engine and Django version and save its record, with the key it was run for."""
     options = RunOptions(
         engine=job.engine, cell_timeout=settings.cell_timeout, run_timeout=settings.run_timeout,
-        save_notebook=settings.executed_dir / f"{job.runbook.slug}-{job.engine}.ipynb", preload=settings.preload,
+        save_notebook=settings.executed_dir / f"{job.name}.ipynb", preload=settings.preload, django=job.django,
     )
     record = run(job.runbook, options, settings.progress(stream))
     record.cache_key = job.key

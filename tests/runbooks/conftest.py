@@ -1,4 +1,5 @@
-"""Every runbook validated once per engine per session, with `runbook validate` as CI runs it."""
+"""Every runbook validated once per engine per session, on every Django version, with `runbook
+validate` as CI runs it."""
 from __future__ import annotations
 
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import pytest
 
 from runbook import records
+from runbook.django_versions import VERSIONS
 from runbook.records import RunRecord
 
 from ..conftest import REPO, require_server
@@ -20,27 +22,32 @@ def records_dir(tmp_path_factory):
 
 
 def validated_records(engine: str, folder) -> None:
-    """Run every runbook on ``engine`` once; the records land in ``folder``."""
+    """Run every runbook on ``engine`` once, with every Django version; the records land in ``folder``."""
     if engine not in _validated:
         proc = subprocess.run(
             [sys.executable, "-m", "runbook.cli", "validate", "--engine", engine, "--records", str(folder)],
-            cwd=REPO, capture_output=True, text=True, timeout=1800,
+            cwd=REPO, capture_output=True, text=True, timeout=3600,  # 5 runbooks × 2 Django versions
         )
         _validated[engine] = proc
     return _validated[engine]
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+# Every runbook on every engine with every Django version, each its own record.
+MATRIX = [(engine, django) for django in VERSIONS for engine in ("sqlite", "postgresql", "mariadb")]
+
+
+@pytest.fixture(params=MATRIX, ids=[f"{engine}-django-{django}" for engine, django in MATRIX])
 def record_of(request, records_dir):
-    """``record_of("slug")``: the record of that runbook's run on this test's engine."""
-    engine = request.param
+    """``record_of("slug")``: the record of that runbook's run on this test's engine and Django version."""
+    engine, django = request.param
     require_server(engine)
     proc = validated_records(engine, records_dir)
 
     def get(slug: str) -> RunRecord:
-        record = records.load(slug, engine, records_dir)
-        assert record is not None, f"no record for {slug} on {engine}:\n{proc.stdout}\n{proc.stderr}"
-        assert record.passed, f"{slug} failed on {engine}: {record.error}"
+        record = records.load(slug, engine, records_dir, django)
+        assert record is not None, f"no record for {slug} on {engine} with Django {django}:\n{proc.stdout}\n{proc.stderr}"
+        assert record.passed, f"{slug} failed on {engine} with Django {django}: {record.error}"
+        assert record.versions["django"].startswith(django + "."), record.versions
         return record
 
     return get

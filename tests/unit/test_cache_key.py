@@ -223,10 +223,10 @@ def test_the_runbook_digest_is_of_code_cells_and_runbook_metadata(tmp_path):
 
 def test_the_key_is_the_digest_of_its_parts(world):
     inputs = cache.Inputs(world.project, world.constraints)
-    assert cache.KEY_FORMAT == "1"
+    assert cache.KEY_FORMAT == "2"
     assert world.key("postgresql", "15.1") == sha256_of_json({
-        "format": "1", "runbook": cache.runbook_digest(world.runbook.path), "project": inputs.project,
-        "dependencies": inputs.dependencies, "runner": inputs.runner, "engine": "postgresql", "server": "15.1",
+        "format": "2", "runbook": cache.runbook_digest(world.runbook.path), "project": inputs.project,
+        "django": "5.2", "dependencies": inputs.dependencies, "runner": inputs.runner, "engine": "postgresql", "server": "15.1",
     })
     assert inputs.dependencies == sha256_of_json({"constraints": "django==5.2.19\n",
                                                    "installed": {"django": "5.2.19", "finflo": "2.0.44"}})

@@ -40,16 +40,20 @@ def test_passed_and_cell_lookup():
     assert a_record().cell("missing") is None
 
 
-def test_records_are_saved_per_runbook_and_engine_and_loaded(tmp_path):
+def test_records_are_saved_per_runbook_and_engine_and_django_and_loaded(tmp_path):
     path = records.save(a_record(), tmp_path)
-    assert path == tmp_path / "probe" / "postgresql.json" == records.record_path("probe", "postgresql", tmp_path)
+    assert path == tmp_path / "probe" / "django-5.2" / "postgresql.json" == records.record_path("probe", "postgresql", tmp_path)
     assert [p.name for p in path.parent.iterdir()] == ["postgresql.json"]  # no temporary file left
     assert records.load("probe", "postgresql", tmp_path) == a_record()
     assert records.load("probe", "sqlite", tmp_path) is None
     records.save(a_record(outcome="passed"), tmp_path)  # replaced
     assert records.load("probe", "postgresql", tmp_path).passed
+    older = records.save(a_record(django="4.2"), tmp_path)
+    assert older == tmp_path / "probe" / "django-4.2" / "postgresql.json"
+    assert records.load("probe", "postgresql", tmp_path, "4.2") == a_record(django="4.2")
+    assert records.load("probe", "postgresql", tmp_path).django == "5.2"  # each version its own record
 
 
 def test_the_records_folder_is_made_with_its_parents(tmp_path):
     path = records.save(a_record(), tmp_path / "not" / "yet")
-    assert path == tmp_path / "not" / "yet" / "probe" / "postgresql.json" and path.is_file()
+    assert path == tmp_path / "not" / "yet" / "probe" / "django-5.2" / "postgresql.json" and path.is_file()

@@ -4,6 +4,7 @@ record only."""
 from __future__ import annotations
 
 from ..databases import ENGINES
+from ..django_versions import VERSIONS
 from .error_index import error_line
 from .markdown_blocks import fence, indent
 from .record_wording import ENGINE_NAMES, ci_note, engine_list
@@ -23,6 +24,8 @@ def command(sources: PageSources, slug: str, cell_id: str) -> str:
 
 
 def output(sources: PageSources, slug: str, cell_id: str, engine: str = "sqlite", collapsed: bool = True) -> str:
+    """The cell's recorded output on ``engine``: one block where every Django version printed the
+    same, else one content tab per version."""
     cell = sources.cell(slug, cell_id)
     sources.check_engine(engine)
     if not cell.runs_on(engine):
@@ -30,12 +33,20 @@ def output(sources: PageSources, slug: str, cell_id: str, engine: str = "sqlite"
                      f"{', '.join(cell.engines)}): use engine_outputs() or engine=")
     if sources.in_ci_only(slug, engine):
         return ci_note(engine)
-    record, problem = sources.record(slug, engine)
+    shown = {django: _output_with(sources, slug, cell_id, engine, django, collapsed)
+             for django in VERSIONS if cell.runs_with(django)}
+    if len(set(shown.values())) == 1:
+        return next(iter(shown.values()))
+    return "\n\n".join(f'=== "Django {django}"\n\n{indent(block)}' for django, block in shown.items())
+
+
+def _output_with(sources: PageSources, slug: str, cell_id: str, engine: str, django: str, collapsed: bool) -> str:
+    record, problem = sources.record(slug, engine, django)
     cell_record = record.cell(cell_id) if record else None
     if problem is None and (cell_record is None or cell_record.outcome not in ("passed", "expected-failure")):
         outcome = cell_record.outcome if cell_record else "missing"
-        problem = (f"cell {cell_id!r} of runbook {slug!r} did not pass in the last run on {engine} "
-                   f"({outcome}{': ' + cell_record.error if cell_record and cell_record.error else ''})")
+        problem = (f"cell {cell_id!r} of runbook {slug!r} did not pass in the last run on {engine} with Django "
+                   f"{django} ({outcome}{': ' + cell_record.error if cell_record and cell_record.error else ''})")
     if problem:
         return sources.problem_box(problem)
     marker = "???" if collapsed else "???+"

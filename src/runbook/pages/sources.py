@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from .. import cache, notebooks, records
+from ..django_versions import NEWEST, VERSIONS
 from ..databases import ENGINES
 from ..errors import BadInput
 from ..paths import RECORDS, RUNBOOKS, SAMPLE_PROJECT
@@ -29,7 +30,7 @@ class PageSources:
         self.page_uri = page_uri
         self.require_records = os.environ.get("RUNBOOK_REQUIRE_RECORDS") == "1"
         self._runbooks: dict[str, notebooks.Runbook] = {}
-        self._records: dict[tuple[str, str], tuple[records.RunRecord | None, str | None]] = {}
+        self._records: dict[tuple[str, str, str], tuple[records.RunRecord | None, str | None]] = {}
         self._cache_inputs = cache.Inputs()  # sample project, lock, runner: hashed once per build
 
     # -- the page ------------------------------------------------------------------------------
@@ -67,36 +68,49 @@ class PageSources:
 
     # -- validation records --------------------------------------------------------------------
 
-    def record(self, slug: str, engine: str) -> tuple[records.RunRecord | None, str | None]:
-        """The last record of ``slug`` on ``engine`` and what is wrong with it, if anything."""
-        if (slug, engine) not in self._records:
+    def record(self, slug: str, engine: str, django: str = NEWEST) -> tuple[records.RunRecord | None, str | None]:
+        """The last record of ``slug`` on ``engine`` with Django ``django``, and what is wrong with it, if anything."""
+        if (slug, engine, django) not in self._records:
             runbook = self.runbook(slug)
-            record = records.load(slug, engine, RECORDS)
+            record = records.load(slug, engine, RECORDS, django)
+            on = f"{engine} with Django {django}"
             problem = None
             if record is None:
-                problem = f"no record of runbook {slug!r} on {engine}"
+                problem = f"no record of runbook {slug!r} on {on}"
             elif not record.passed:
-                problem = f"runbook {slug!r} failed on {engine}: {record.error}"
+                problem = f"runbook {slug!r} failed on {on}: {record.error}"
             elif not cache.is_fresh(record, runbook, self._cache_inputs):
-                problem = (f"the record of runbook {slug!r} on {engine} is stale: its code cells, the sample "
+                problem = (f"the record of runbook {slug!r} on {on} is stale: its code cells, the sample "
                            "project, the locked dependencies or the runner changed since it was made")
             if problem:
-                problem += f" (run `runbook validate {slug} --engine {engine}`)"
-            self._records[slug, engine] = (record, problem)
-        return self._records[slug, engine]
+                problem += f" (run `runbook validate {slug} --engine {engine} --django {django}`)"
+            self._records[slug, engine, django] = (record, problem)
+        return self._records[slug, engine, django]
 
     def versions(self, slug: str) -> dict[str, str]:
-        """Django's and finflo's versions (and the engines') from any record of ``slug``."""
-        for engine in ENGINES:
-            record, _ = self.record(slug, engine)
-            if record:
-                return record.versions
+        """finflo's version (and the engines') from any record of ``slug``, and Django's of the newest."""
+        for django in reversed(VERSIONS):
+            for engine in ENGINES:
+                record, _ = self.record(slug, engine, django)
+                if record:
+                    return record.versions
         return {}
+
+    def django_versions(self, slug: str) -> list[str]:
+        """The full Django versions the records of ``slug`` ran with, oldest first: ["4.2.30", "5.2.19"]."""
+        found = {}
+        for django in VERSIONS:
+            for engine in ENGINES:
+                record, _ = self.record(slug, engine, django)
+                if record and "django" in record.versions:
+                    found.setdefault(django, record.versions["django"])
+        return list(found.values())
 
     def in_ci_only(self, slug: str, engine: str) -> bool:
         """No record of another engine than SQLite, outside CI: the README's main job validates SQLite
         only, and CI validates (and its strict build requires) every engine."""
-        return not self.require_records and engine != "sqlite" and self.record(slug, engine)[0] is None
+        return (not self.require_records and engine != "sqlite"
+                and all(self.record(slug, engine, django)[0] is None for django in VERSIONS))
 
     def problem_box(self, problem: str) -> str:
         """A warning on the page in place of an output; in CI the build stops instead."""

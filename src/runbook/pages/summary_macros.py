@@ -6,6 +6,7 @@ import re
 
 from .. import operator_mode
 from ..databases import ENGINES
+from ..django_versions import VERSIONS
 from ..paths import REPO
 from .markdown_blocks import fence, indent, table, table_text
 from .record_wording import ENGINE_NAMES, date, engine_list, engine_version
@@ -17,20 +18,27 @@ def status(sources: PageSources, slug: str) -> str:
     this build proves (an engine without a record is named as such, never as validated elsewhere)."""
     rows, problems, passed, missing = [], [], [], []
     for engine in ENGINES:
-        record, problem = sources.record(slug, engine)
         if sources.in_ci_only(slug, engine):
             missing.append(engine)
             rows.append(f"- {ENGINE_NAMES[engine]}: no record in this build")
             continue
-        if problem:
-            problems.append(problem)
-            rows.append(f"- {ENGINE_NAMES[engine]}: {problem}")
-            continue
-        passed.append(engine)
-        rows.append(f"- {engine_version(engine, record.versions)}: passed on {date(record.started)}")
+        runs, server, failed = [], ENGINE_NAMES[engine], False
+        for django in VERSIONS:
+            record, problem = sources.record(slug, engine, django)
+            if problem:
+                problems.append(problem)
+                failed = True
+                runs.append(f"Django {django}: {problem}")
+            else:
+                server = engine_version(engine, record.versions)
+                runs.append(f"Django {django} passed on {date(record.started)}")
+        if not failed:
+            passed.append(engine)
+        rows.append(f"- {server}: {'; '.join(runs)}")
     versions = sources.versions(slug)
+    djangos = " and ".join(sources.django_versions(slug)) or "?"
     body = "\n".join([
-        f"Every command and output on this page ran with Django {versions.get('django', '?')} and finflo "
+        f"Every command and output on this page ran with Django {djangos} and finflo "
         f"{versions.get('finflo', '?')} on a copy of the sample project ([every run]({sources.link('status.md')})):",
         "",
         *rows,
@@ -69,25 +77,30 @@ def runbook_commands(sources: PageSources) -> str:
 
 
 def status_table(sources: PageSources) -> str:
-    """Every runbook on every engine: outcome, cells, duration, when, versions."""
+    """The matrix: every runbook on every engine with every Django version: outcome, cells, duration,
+    when, versions."""
     rows = []
     for runbook in sources.all_runbooks():
         for engine in ENGINES:
-            record, problem = sources.record(runbook.slug, engine)
-            link = f"[{runbook.slug}]({sources.link(f'how-to/{runbook.slug}.md')})"
-            if record is None:
-                outcome = "validated in CI, not on this machine" if sources.in_ci_only(runbook.slug, engine) else "⚠️ no record"
-                rows.append([link, ENGINE_NAMES[engine], outcome, "", "", "", ""])
-                continue
-            outcome = "✅ passed" if record.passed else f"❌ failed: {table_text(record.error or '')}"
-            if problem and record.passed:
-                outcome = "⚠️ stale (its runbook, the sample project, the lock or the runner changed)"
-            counts = {o: sum(c.outcome == o for c in record.cells) for o in ("passed", "expected-failure")}
-            cells = f"{counts['passed']} passed, {counts['expected-failure']} failed as expected"
-            versions = ", ".join(f"{k} {v}" for k, v in record.versions.items())
-            rows.append([link, ENGINE_NAMES[engine], outcome, cells, f"{record.duration:.1f} s",
-                         record.started, versions])
-    return table(["Runbook", "Engine", "Outcome", "Cells", "Duration", "Run on", "Versions"], rows)
+            for django in VERSIONS:
+                rows.append(_status_row(sources, runbook, engine, django))
+    return table(["Runbook", "Engine", "Django", "Outcome", "Cells", "Duration", "Run on", "Versions"], rows)
+
+
+def _status_row(sources: PageSources, runbook, engine: str, django: str) -> list[str]:
+    record, problem = sources.record(runbook.slug, engine, django)
+    link = f"[{runbook.slug}]({sources.link(f'how-to/{runbook.slug}.md')})"
+    if record is None:
+        outcome = "validated in CI, not on this machine" if sources.in_ci_only(runbook.slug, engine) else "⚠️ no record"
+        return [link, ENGINE_NAMES[engine], django, outcome, "", "", "", ""]
+    outcome = "✅ passed" if record.passed else f"❌ failed: {table_text(record.error or '')}"
+    if problem and record.passed:
+        outcome = "⚠️ stale (its runbook, the sample project, the lock or the runner changed)"
+    counts = {o: sum(c.outcome == o for c in record.cells) for o in ("passed", "expected-failure")}
+    cells = f"{counts['passed']} passed, {counts['expected-failure']} failed as expected"
+    versions = ", ".join(f"{k} {v}" for k, v in record.versions.items())
+    return [link, ENGINE_NAMES[engine], django, outcome, cells, f"{record.duration:.1f} s",
+            record.started, versions]
 
 
 def benchmark_results() -> str:
