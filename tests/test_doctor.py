@@ -88,6 +88,7 @@ def test_each_data_finding_on_a_migrated_project(project):
     healthy = doctor(expect=0)
     assert healthy["healthy"] and healthy["findings"] == [] and healthy["not_checked"] == []
     assert healthy["finflo"] is True
+    assert healthy["proven_on"] == ["4.2", "5.2"] and healthy["django"].startswith("5.2.")
 
     # A row of a migration whose file is gone (a deleted migration, applied long ago).
     _sql(project, "INSERT INTO django_migrations (app, name, applied) VALUES ('accounts', '0009_deleted', '2026-01-01')")
@@ -241,6 +242,7 @@ def test_a_project_without_finflo_gets_the_generic_checks(plain_django):
                           timeout=600, env={**_env(), "DATABASE_URL": ""})
     assert text.returncode == 0, text.stdout + text.stderr
     assert "finflo not installed: its checks are left out" in text.stdout
+    assert re.search(r"\(Django 5\.2\.\d+: the pages are proven on 4\.2 and 5\.2\)", text.stdout), text.stdout
 
 
 @pytest.mark.parametrize("args, message", [

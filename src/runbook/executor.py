@@ -27,7 +27,7 @@ from traitlets import Unicode, default
 from traitlets.config import Config
 from nbclient.exceptions import DeadKernelError
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 
 from . import databases, django_versions, guards, paths, preconditions, preload, processes
 from .errors import BadInput, RunbookFailed
@@ -419,7 +419,7 @@ class _Execution:
         partial.replace(path)  # atomic: runs side by side never leave half a notebook
 
 
-class RunKernelManager(KernelManager):
+class RunKernelManager(AsyncKernelManager):
     """Finds kernelspecs in one folder only (the run's). nbclient makes it and so shuts its kernel down."""
 
     kernelspecs = Unicode(config=True)

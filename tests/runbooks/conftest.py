@@ -12,13 +12,16 @@ from runbook.django_versions import VERSIONS
 from runbook.records import RunRecord
 
 from ..conftest import REPO, require_server
+from ..session_records import SHARED_RECORDS
 
 _validated: dict[str, object] = {}
 
 
 @pytest.fixture(scope="session")
 def records_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("records")
+    folder = tmp_path_factory.getbasetemp() / SHARED_RECORDS
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def validated_records(engine: str, folder) -> None:
@@ -51,6 +54,12 @@ def record_of(request, records_dir):
         return record
 
     return get
+
+
+def operation(record: RunRecord, text: str) -> str:
+    """A line of `makemigrations`' list of operations as that record's Django prints it: Django 4.2
+    marks each with "-", 5.2 with "+" (and "-" or "~" for removals and alterations)."""
+    return f"    {'-' if record.django == '4.2' else '+'} {text}"
 
 
 def failed_as_expected(cell, exit: int = 1) -> list[str]:

@@ -3,7 +3,7 @@ the committed migrations fixes it with nothing faked; when they were never commi
 migrations kept in the project (without them a teammate cannot load the graph), the regenerated files
 removed by name, the manual split, the compared --fake and --prune bring a database that applied the
 old files in line, and a new database migrates; the counter-runs fail."""
-from .conftest import failed_as_expected, succeeded
+from .conftest import failed_as_expected, operation, succeeded
 
 CYCLE = "django.db.migrations.exceptions.CircularDependencyError: "
 
@@ -16,7 +16,7 @@ def cycle_of(lines: list[str]) -> set[str]:
 
 def test_regenerated_migrations_give_the_cycle_with_finflo(record_of):
     record = record_of("circular-dependency")
-    assert "    + Create proxy model PartyAction" in succeeded(record.cell("makemigrations-regenerate"))
+    assert operation(record, "Create proxy model PartyAction") in succeeded(record.cell("makemigrations-regenerate"))
     assert {"accounts.0001_initial", "finflo.0001_initial"} <= cycle_of(failed_as_expected(record.cell("symptom")))
 
 
@@ -49,7 +49,8 @@ def test_the_regenerate_path_splits_and_brings_the_old_database_in_line(record_o
         failed_as_expected(record.cell("cycle-before-split")))
     assert succeeded(record.cell("first-migration-without-finflo")) == ["0", "accounts' first migration: nothing of finflo"]
     assert succeeded(record.cell("makemigrations-links")) == [
-        "Migrations for 'accounts':", "  accounts/migrations/0003_links_to_finflo.py", "    + Create proxy model PartyAction"]
+        "Migrations for 'accounts':", "  accounts/migrations/0003_links_to_finflo.py",
+        operation(record, "Create proxy model PartyAction")]
     assert "accounts_us_user_id_466716_idx" in " ".join(succeeded(record.cell("sqlmigrate")))
     # Without --fake the old database stops on a column it has; with it, the rest applies.
     assert "  Applying accounts.0002_initial..." in " ".join(failed_as_expected(record.cell("migrate-fails-without-fake")))

@@ -1,7 +1,7 @@
 """What a reader of how-to/rollback-migrations (and its explanation page) checks."""
 import re
 
-from .conftest import failed_as_expected, succeeded
+from .conftest import failed_as_expected, operation, succeeded
 
 SLUG = "rollback-migrations"
 PROVEN = "every value of every table came back in the scratch database"
@@ -46,7 +46,7 @@ def test_the_migration_and_the_field_leave_the_code_and_each_check_fails_before_
     assert succeeded(record.cell("remove-migration-file")) == ["removed 'transaction/migrations/0002_invoice_due_on.py'"]
     assert failed_as_expected(record.cell("makemigrations-check-fails")) == [
         "Migrations for 'transaction':", "  transaction/migrations/0002_invoice_due_on.py",
-        "    + Add field due_on to invoice"]
+        operation(record, "Add field due_on to invoice")]
     assert succeeded(record.cell("migrate-check")) == ["Planned operations:", "  No planned migration operations."]
     assert succeeded(record.cell("makemigrations-check")) == ["No changes detected"]
     dropped = succeeded(record.cell("scratch-drop"))

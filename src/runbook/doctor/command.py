@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .. import databases, guards
+from .. import databases, django_versions, guards
 from ..errors import BadInput
 from ..scrub import scrub
 from . import checks, pages
@@ -51,6 +51,7 @@ def doctor(project: str, database_url: str | None, target: str | None, as_json: 
     findings = [_with_fix(f, project_dir, database_url) for f in result["findings"]]
     if as_json:
         print(json.dumps({"project": str(project_dir), "python": result["python"], "django": result["django"],
+                          "proven_on": list(django_versions.VERSIONS),
                           "database": scrub(database_url) if database_url else "as the settings say",
                           "finflo": result["finflo"], "healthy": not findings,
                           "findings": [asdict(f) for f in findings], "not_checked": result["not_checked"]},
@@ -132,9 +133,17 @@ def _with_fix(found: dict, project: Path, database_url: str | None) -> Finding:
     return Finding(found["kind"], found["what"], found["evidence"], pages.page_path(fix), fix.how, plan)
 
 
+def _proven(django: str) -> str:
+    """Whether the pages' procedures were proven on the project's Django series."""
+    proven = " and ".join(django_versions.VERSIONS)
+    if django_versions.series(django) in django_versions.VERSIONS:
+        return f"the pages are proven on {proven}"
+    return f"NOT a version the pages are proven on ({proven})"
+
+
 def _text(project: Path, database_url: str | None, result: dict, findings: list[Finding]) -> str:
     lines = [f"runbook doctor: {project}",
-             f"  python: {result['python']} (Django {result['django']}); finflo "
+             f"  python: {result['python']} (Django {result['django']}: {_proven(result['django'])}); finflo "
              f"{'installed' if result['finflo'] else 'not installed: its checks are left out'}",
              f"  database: {scrub(database_url) if database_url else 'as the settings say'}", ""]
     for n, f in enumerate(findings, 1):
