@@ -47,6 +47,11 @@ def test_the_regenerate_path_splits_and_brings_the_old_database_in_line(record_o
     # One makemigrations call is not enough: the split is what removes the cycle.
     assert {"accounts.0001_initial", "finflo.0001_initial"} <= cycle_of(
         failed_as_expected(record.cell("cycle-before-split")))
+    # Django 4.2 also leaves userprocessauth's foreign keys to finflo in the first migration: its own
+    # two edits move them to 0002_initial; 5.2 put them there itself, and skips them.
+    for edit in ("split-userprocessauth-fields", "split-userprocessauth-later"):
+        expected = "passed" if record.django == "4.2" else "skipped"
+        assert record.cell(edit).outcome == expected, (edit, record.cell(edit))
     assert succeeded(record.cell("first-migration-without-finflo")) == ["0", "accounts' first migration: nothing of finflo"]
     assert succeeded(record.cell("makemigrations-links")) == [
         "Migrations for 'accounts':", "  accounts/migrations/0003_links_to_finflo.py",
