@@ -283,7 +283,7 @@ def test_parallel_validate_gives_the_sequential_outcomes_in_one_block_per_run(tm
 
 def _outcomes(folder: Path) -> dict[str, tuple[str, dict[str, str]]]:
     found = {}
-    for path in folder.glob("*/sqlite.json"):
+    for path in folder.glob("*/django-5.2/sqlite.json"):
         record = records.RunRecord.from_json(path.read_text())
         found[record.runbook] = (record.outcome, {c.id: c.outcome for c in record.cells})
     return found
