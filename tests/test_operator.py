@@ -35,12 +35,16 @@ from runbook.projectfiles import snapshot
 from .conftest import REPO, make_plain_django
 
 RUNBOOK = [str(Path(sys.executable).parent / "runbook")]
+# The sample's names, given as an operator gives their own (tests/test_other_names.py gives others).
+NEW_WORK_MODEL = ["-p", "work_app=transaction", "-p", "work_model=Payment", "-p", "registered=transaction.Invoice",
+                  "-p", "latest_migration=0001_initial", "-p", "migration_number=0002"]
 ARGS = {
     "circular-dependency": ["--allow-destructive", "--yes"],
     "reset-database": ["--allow-destructive", "--yes"],
     "rollback-migrations": ["--allow-destructive", "--yes", "-p", "app=transaction", "-p", "target=0001_initial",
-                            "-p", "migration=0002_invoice_due_on"],
-    "new-work-model": [],
+                            "-p", "migration=0002_invoice_due_on", "-p", "models_file=transaction/models.py",
+                            "-p", "field_line=due_on = models.DateField(null=True, blank=True)"],
+    "new-work-model": NEW_WORK_MODEL,
     "backup-and-restore": [],  # its procedure only reads the operator's database
 }
 EXTRA_MIGRATION = "accounts/migrations/0003_operator_note.py"
@@ -295,8 +299,8 @@ def test_a_project_without_finflo_is_refused_and_left_byte_identical(plain_djang
     op = Operator(tmp_path, url)
     run = op.runbook("run", slug, "--project", str(site), "--database-url", url, *ARGS[slug])
     assert run.returncode == 2, run.stdout + run.stderr
-    needs = notebooks.find(slug).needs
-    apps = ", ".join(needs["apps"])
+    runbook = notebooks.find(slug)  # the -p values of ARGS are the sample's, its defaults
+    apps = ", ".join(runbook.needs_with(runbook.defaults)["apps"])
     assert run.stderr.startswith(f"error: runbook {slug!r} needs the apps {apps}; this project has none of them"), run.stderr
     assert run.stderr.count("\n") == 1 and run.stdout == ""
     plan = op.runbook("plan", slug, "--project", str(site), "--database-url", url)
@@ -437,7 +441,7 @@ def test_a_failed_run_names_undeclared_changes_and_how_to_put_everything_back(tm
     op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "colleague's migration")
     settings_before = (op.path / "config/settings.py").read_text()
     result = op.runbook("run", "new-work-model", "--project", str(op.path), "--database-url", op.database_url,
-                        "--backup-dir", str(tmp_path / "backups"), "-q")
+                        "--backup-dir", str(tmp_path / "backups"), *NEW_WORK_MODEL, "-q")
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "✗ makemigrations-empty" in out and "output does not match" in out
