@@ -82,15 +82,16 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     plan = Plan(runbook, project, database_url, values)
     plan.changes = projectfiles.uncommitted_changes(project)
     env = preconditions.command_env(database_url)
+    plan.preconditions += _parameter_conditions(runbook, params)  # first: the other checks use their values
     found = preconditions.probe(project, env, runbook.needs_with(values))
-    for check in preconditions.check_found(runbook, found, values):
+    unset = {name for name, meta in runbook.parameter_help.items() if meta.get("required") and name not in params}
+    for check in preconditions.check_found(runbook, found, values, unset):
         plan.preconditions.append((f"needs {check.describe()}", check.holds))
     engine = databases.engine_of(database_url)
-    plan.preconditions += preconditions.edit_checks(runbook, values, project, engine)
+    plan.preconditions += preconditions.edit_checks(runbook, values, project, engine, unset)
     tools = preconditions.program_check(runbook, engine, env["PATH"])
     if tools.needed:
         plan.preconditions.append((f"needs {tools.describe()}", tools.holds))
-    plan.preconditions += _parameter_conditions(runbook, params)
     plan.preconditions.append(_tree_condition(plan.changes, allow_dirty))
     plan.preconditions.append(_database_condition(database_url, found.get("database", {}), project))
     for cell in runbook.operator_cells:

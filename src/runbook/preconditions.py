@@ -79,25 +79,33 @@ class Check:
         return lacks + (f" (check {', '.join(f'-p {name}' for name in self.given_by)})" if self.given_by else "")
 
 
-def check_found(runbook: Runbook, found: dict[str, list[str]], values: dict[str, object]) -> list[Check]:
+def check_found(runbook: Runbook, found: dict[str, list[str]], values: dict[str, object],
+                unset: set[str] = frozenset()) -> list[Check]:
     """Each declared need, filled with the parameters' ``values``, with what the project (as ``probe``
-    found it) lacks, and the parameters those missing names come from."""
+    found it) lacks, and the parameters those missing names come from. A need naming a required
+    parameter the operator has not set (``unset``) is left out: the sample's value says nothing."""
     checks = []
     for kind, templates in runbook.needs.items():
+        templates = [t for t in templates if not set(_parameters_in(t)) & unset]
         if not templates:
             continue
         needed = [fill(t, values) for t in templates]
         missing = [n for n in needed if n not in found[kind]]
         given_by = []
         for template, name in zip(templates, needed):
-            for parameter in re.findall(r"\{([A-Za-z_]\w*)\}", template):
+            for parameter in _parameters_in(template):
                 if name in missing and parameter not in given_by:
                     given_by.append(parameter)
         checks.append(Check(kind, needed, missing, given_by))
     return checks
 
 
-def edit_checks(runbook: Runbook, values: dict[str, object], project: Path, engine: str) -> list[tuple[str, bool]]:
+def _parameters_in(template: str) -> list[str]:
+    return re.findall(r"\{([A-Za-z_]\w*)\}", template)
+
+
+def edit_checks(runbook: Runbook, values: dict[str, object], project: Path, engine: str,
+                unset: set[str] = frozenset()) -> list[tuple[str, bool]]:
     """Each ``replace_in_file`` step finds its text once in the project's file (unless an earlier step
     writes that file): a wrong name in ``-p`` stops here, before any step has changed anything."""
     conditions, written = [], []
@@ -105,13 +113,14 @@ def edit_checks(runbook: Runbook, values: dict[str, object], project: Path, engi
         if not cell.runs_on(engine):
             continue
         edit = cell.edit_with(values)
-        if edit is not None and not any(fnmatch.fnmatch(edit[0], pattern) for pattern in written):
+        if edit is not None and not set(_parameters_in(cell.edit[0] + cell.edit[1])) & unset \
+                and not any(fnmatch.fnmatch(edit[0], pattern) for pattern in written):
             path, old, _ = edit
             file = project / path
             count = file.read_text(errors="replace").count(old) if file.is_file() else 0
             shown = old if len(old) <= 60 else old[:57] + "…"
             where = f"{path}" if file.is_file() else f"{path} (no such file)"
-            used = [p for p in re.findall(r"\{([A-Za-z_]\w*)\}", cell.edit[0] + cell.edit[1]) if p in runbook.parameter_help]
+            used = [p for p in _parameters_in(cell.edit[0] + cell.edit[1]) if p in runbook.parameter_help]
             hint = f" (check {', '.join(f'-p {p}' for p in dict.fromkeys(used))})" if used and count != 1 else ""
             conditions.append((f"step {cell.id!r} finds the text it edits in {path}, once", True) if count == 1 else
                               (f"step {cell.id!r} edits {where}: the text {shown!r} is there {count} times, "
