@@ -36,12 +36,16 @@ from runbook.projectfiles import snapshot
 from .conftest import REPO, make_plain_django
 
 RUNBOOK = [str(Path(sys.executable).parent / "runbook")]
+# The sample's names, given as an operator gives their own (tests/test_other_names.py gives others).
+NEW_WORK_MODEL = ["-p", "latest_migration=0001_initial", "-p", "migration_number=0002", "-p", "registered=transaction.Invoice",
+                  "-p", "work_app=transaction", "-p", "work_model=Payment"]
 ARGS = {
     "circular-dependency": ["--allow-destructive", "--yes"],
     "reset-database": ["--allow-destructive", "--yes"],
     "rollback-migrations": ["--allow-destructive", "--yes", "-p", "app=transaction", "-p", "target=0001_initial",
-                            "-p", "migration=0002_invoice_due_on"],
-    "new-work-model": [],
+                            "-p", "migration=0002_invoice_due_on", "-p", "models_file=transaction/models.py",
+                            "-p", "field_line=due_on = models.DateField(null=True, blank=True)"],
+    "new-work-model": NEW_WORK_MODEL,
     "backup-and-restore": [],  # its procedure only reads the operator's database
 }
 EXTRA_MIGRATION = "accounts/migrations/0003_operator_note.py"
@@ -298,13 +302,16 @@ def test_a_project_without_finflo_is_refused_and_left_byte_identical(plain_djang
     op = Operator(tmp_path, url)
     run = op.runbook("run", slug, "--project", str(site), "--database-url", url, *ARGS[slug])
     assert run.returncode == 2, run.stdout + run.stderr
-    needs = notebooks.find(slug).needs
-    apps = ", ".join(needs["apps"])
-    assert run.stderr.startswith(f"error: runbook {slug!r} needs the apps {apps}; this project has none of them"), run.stderr
+    runbook = notebooks.find(slug)  # the -p values of ARGS are the sample's, its defaults
+    needed = runbook.needs_with(runbook.defaults)["apps"]
+    apps = ", ".join(needed)
+    none = "has none of them" if len(needed) > 1 else "does not have it"
+    assert run.stderr.startswith(f"error: runbook {slug!r} needs the apps {apps}; this project {none}"), run.stderr
     assert run.stderr.count("\n") == 1 and run.stdout == ""
-    plan = op.runbook("plan", slug, "--project", str(site), "--database-url", url)
+    plan = op.runbook("plan", slug, "--project", str(site), "--database-url", url,
+                      *[a for a in ARGS[slug] if a not in ("--allow-destructive", "--yes")])
     assert plan.returncode == 2
-    assert f"✗ needs the apps {apps}; this project has none of them" in plan.stdout
+    assert f"✗ needs the apps {apps}; this project {none}" in plan.stdout
     assert _checksums(site) == before
 
 
@@ -335,7 +342,8 @@ def test_without_a_terminal_or_yes_a_deleting_runbook_stops_before_anything(tmp_
 def test_a_required_parameter_without_a_value_is_bad_input(tmp_path):
     op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
     result = op.runbook("run", "rollback-migrations", "--project", str(op.path), "--database-url", op.database_url,
-                        "--allow-destructive", "--yes", "-p", "app=transaction", "-p", "migration=0002_invoice_due_on")
+                        "--allow-destructive", "--yes", "-p", "app=transaction", "-p", "migration=0002_invoice_due_on",
+                        "-p", "models_file=transaction/models.py", "-p", "field_line=due_on = models.DateField(null=True, blank=True)")
     assert result.returncode == 2
     assert result.stderr.startswith("error: runbook 'rollback-migrations' needs -p target=… (the migration to go back to")
 
@@ -421,7 +429,7 @@ def test_the_box_commands_run_verbatim_in_the_operators_folder(tmp_path):
         # circular-dependency deletes the regenerated migration files (destructive), and its page has two
         # alternative procedures, which a run cannot choose between (see CIRCULAR_ALTERNATIVES): plan only.
         assert run_line == f'runbook run {slug} --project . --database-url "$DATABASE_URL"' + (
-            " --allow-destructive" if slug == "circular-dependency" else "")
+            " --allow-destructive" if slug == "circular-dependency" else " " + " ".join(NEW_WORK_MODEL))
         for line in (plan_line,) if slug == "circular-dependency" else (plan_line, run_line):
             result = subprocess.run(["bash", "-c", line], cwd=op.path, env=env, stdin=subprocess.DEVNULL,
                                     capture_output=True, text=True, timeout=600)
@@ -440,7 +448,7 @@ def test_a_failed_run_names_undeclared_changes_and_how_to_put_everything_back(tm
     op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "colleague's migration")
     settings_before = (op.path / "config/settings.py").read_text()
     result = op.runbook("run", "new-work-model", "--project", str(op.path), "--database-url", op.database_url,
-                        "--backup-dir", str(tmp_path / "backups"), "-q")
+                        "--backup-dir", str(tmp_path / "backups"), *NEW_WORK_MODEL, "-q")
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
     assert "✗ makemigrations-empty" in out and "output does not match" in out

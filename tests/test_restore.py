@@ -50,7 +50,8 @@ def test_the_printed_restore_works_after_the_migration_is_removed(own, engine, t
     home.mkdir()
     run = subprocess.run([RUNBOOK, "run", "rollback-migrations", "--project", str(project), "--database-url", url,
                           "--allow-destructive", "--yes", "-p", "app=transaction", "-p", "target=0001_initial",
-                          "-p", "migration=0002_invoice_due_on", "-q"],
+                          "-p", "migration=0002_invoice_due_on", "-p", "models_file=transaction/models.py",
+                          "-p", "field_line=due_on = models.DateField(null=True, blank=True)", "-q"],
                          env={**env, "HOME": str(home)}, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout

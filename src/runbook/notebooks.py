@@ -28,7 +28,10 @@ demonstrations: for ``["old"]`` validation creates one more scratch database and
 ``old_database_url``; only ``demo`` cells may use it), ``needs`` (the preconditions of the procedure: ``apps``,
 ``models``, ``settings``, ``commands``) and ``parameters`` (``{"name": {"help": ..., "required":
 true}}``: what an operator sets with ``-p``; a required one has no usable default outside the
-sample). Commands name parameters as ``{name}``, which IPython expands.
+sample). Commands name parameters as ``{name}``, which IPython expands; so may expected-output
+patterns, ``writes``, ``needs`` and the texts of a ``replace_in_file`` call (its arguments are
+literals: a page shows them with the sample's values, a plan with the operator's). That is how a
+procedure carries the operator's app and model names, the sample's being the defaults.
 """
 from __future__ import annotations
 
@@ -49,7 +52,7 @@ from .paths import RUNBOOKS
 ROLES = ("demo", "procedure", "check")
 OPERATOR_ROLES = ("procedure", "check")
 CELL_NEEDS = ("clean-tree",)
-RUNBOOK_NEEDS = ("apps", "models", "settings", "commands")
+RUNBOOK_NEEDS = ("apps", "models", "settings", "commands", "migrations")
 
 
 @dataclass(frozen=True)
@@ -123,9 +126,34 @@ class Cell:
         """The commands with ``{name}`` parameters filled in, as they run (and as pages show them)."""
         return [fill(command, values) for command in self.commands]
 
+    def writes_with(self, values: dict[str, object]) -> list[str]:
+        return [fill(pattern, values) for pattern in self.writes]
+
     @property
     def edits_files(self) -> bool:
         return bool(self.writes) or "replace_in_file(" in self.source
+
+    @property
+    def edit(self) -> tuple[str, str, str] | None:
+        """The path, old and new text of a ``replace_in_file(...)`` cell, read from its source, never
+        run; None for any other cell. BadInput if the call's arguments are not literals."""
+        if not self.source.lstrip().startswith("replace_in_file("):
+            return None
+        try:
+            call = ast.parse(self.source).body[0].value
+            if not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "replace_in_file"):
+                raise ValueError
+            given = dict(zip(("path", "old", "new"), (ast.literal_eval(a) for a in call.args)))
+            given |= {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+            return given["path"], given["old"], given["new"]
+        except (SyntaxError, ValueError, IndexError, AttributeError, KeyError):
+            raise BadInput(f"cell {self.id!r} is not a replace_in_file(path, old=..., new=...) call "
+                           "with literal arguments") from None
+
+    def edit_with(self, values: dict[str, object]) -> tuple[str, str, str] | None:
+        """The edit as it runs (runbook.shell fills the same ``{name}`` parameters in)."""
+        edit = self.edit
+        return None if edit is None else tuple(fill(text, values) for text in edit)
 
 
 # A throwaway database's URL as pages show it in a cell that runs on one server engine only.
@@ -186,6 +214,10 @@ class Runbook:
                 except ValueError:
                     raise BadInput(f"runbook {self.slug!r}: parameter {node.targets[0].id!r} is not a literal") from None
         return values
+
+    def needs_with(self, values: dict[str, object]) -> dict[str, list[str]]:
+        """The preconditions for these parameters (``"{app}"`` is the app the operator names)."""
+        return {kind: [fill(name, values) for name in names] for kind, names in self.needs.items()}
 
     @property
     def operator_cells(self) -> list[Cell]:

@@ -83,20 +83,22 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     plan = Plan(runbook, project, database_url, values)
     plan.changes = projectfiles.uncommitted_changes(project)
     env = preconditions.command_env(database_url)
-    found = preconditions.probe(project, env, runbook.needs)
-    for check in preconditions.check_found(runbook, found):
+    plan.preconditions += _parameter_conditions(runbook, params)  # first: the other checks use their values
+    found = preconditions.probe(project, env, runbook.needs_with(values))
+    unset = {name for name, meta in runbook.parameter_help.items() if meta.get("required") and name not in params}
+    for check in preconditions.check_found(runbook, found, values, unset):
         plan.preconditions.append((f"needs {check.describe()}", check.holds))
     engine = databases.engine_of(database_url)
+    plan.preconditions += preconditions.edit_checks(runbook, values, project, engine, unset)
     tools = preconditions.program_check(runbook, engine, env["PATH"])
     if tools.needed:
         plan.preconditions.append((f"needs {tools.describe()}", tools.holds))
-    plan.preconditions += _parameter_conditions(runbook, params)
     plan.preconditions.append(_tree_condition(plan.changes, allow_dirty))
     plan.preconditions.append(_database_condition(database_url, found.get("database", {}), project))
     for cell in runbook.operator_cells:
         if cell.is_parameters or not cell.runs_on(engine) or not cell.runs_with(django_versions.series(version("django"))):
             continue  # another engine's or Django version's step (its tab or paragraph on the page)
-        plan.steps.append(Step(cell, cell.commands_with(values), list(cell.writes), cell.destructive))
+        plan.steps.append(Step(cell, cell.commands_with(values), cell.writes_with(values), cell.destructive))
     # Django's plan for the project's own database: the first migrate that names no other settings
     # (a procedure may migrate a scratch database first, with --settings=…).
     migrating = [c for s in plan.steps for c in s.commands if _MIGRATES.search(c) and "--settings" not in c]
@@ -108,8 +110,8 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
 
 def operator_commands(runbook: Runbook) -> list[str]:
     """The exact `runbook plan` and `runbook run` lines for an operator's project (what pages show)."""
-    params = "".join(f" -p {name}={runbook.defaults.get(name)}" for name, meta in runbook.parameter_help.items()
-                     if meta.get("required"))
+    params = "".join(f" -p {shlex.quote(f'{name}={runbook.defaults.get(name)}')}"
+                     for name, meta in runbook.parameter_help.items() if meta.get("required"))
     base = f"{runbook.slug} --project . --database-url \"$DATABASE_URL\"{params}"
     flags = " --allow-destructive" if guards.is_destructive(runbook) else ""
     return [f"runbook plan {base}", f"runbook run {base}{flags}"]
@@ -133,7 +135,10 @@ def format_plan(plan: Plan) -> str:
         lines.append(f"  {n:>2}. {step.cell.id}  [{'; '.join(flags)}]")
         for command in step.commands:
             lines.append(f"        $ {command}")
-        if not step.commands and step.cell.source.strip() and step.cell.id != "setup":
+        edit = step.cell.edit_with(plan.values)
+        if edit is not None:  # with the operator's names, as it will run
+            lines.append("        (a file edit: " + _cut(f"replace_in_file({edit[0]!r}, old={edit[1]!r}, new={edit[2]!r})") + ")")
+        elif not step.commands and step.cell.source.strip() and step.cell.id != "setup":
             lines.append("        (a file edit: " + step.cell.source.strip().splitlines()[0] + " …)")
     if plan.migrate_plan:
         command, output = plan.migrate_plan
@@ -152,6 +157,10 @@ def proven_on() -> str:
     if django_versions.series(here) in django_versions.VERSIONS:
         return f"{here} here; the procedure is proven on Django {proven}"
     return f"{here} here, which the procedure is NOT proven on (only Django {proven})"
+
+
+def _cut(text: str, width: int = 200) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *, allow_dirty: bool,
@@ -176,7 +185,7 @@ def run_on_project(runbook: Runbook, options: RunOptions, progress: Progress, *,
     print(text, file=out)
     print(f"\naudit folder: {run_dir}", file=out, flush=True)
 
-    patterns = projectfiles.declared_writes(runbook)
+    patterns = projectfiles.declared_writes(runbook, plan.values)
     skip = _database_files(plan.database_url, plan.project)
     before = projectfiles.snapshot(plan.project, skip)
     copies = run_dir / "files"

@@ -1,23 +1,28 @@
 """What a runbook's procedure needs from an operator's project, checked before anything runs.
 
-A runbook's metadata ``needs`` names apps (labels), models (``app_label.ModelName``), settings and
-management commands. The project is asked once, read-only, through its own ``manage.py shell``
+A runbook's metadata ``needs`` names apps (labels), models (``app_label.ModelName``), settings,
+management commands and migrations (``app_label.name``, files on disk); a need may name a parameter
+(``"{app}"``), so a wrong ``-p`` is refused here, naming the parameter. The texts the procedure's
+``replace_in_file`` edits replace must be in the project's files, once, unless an earlier step
+writes that file. The project is asked once, read-only, through its own ``manage.py shell``
 (settings are imported; the database is not touched). The programs the procedure's commands run
 (``git``, ``psql`` behind ``manage.py dbshell``, ...) must be on PATH. An unmet need is bad input
 (exit 2) with one line naming what is missing.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BadInput
-from .notebooks import Runbook
+from .notebooks import Runbook, fill
 from .shellwords import programs
 
 # Runs inside the operator's project; prints one JSON line with what the project has.
@@ -26,17 +31,24 @@ import json, os
 from django.apps import apps
 from django.conf import settings
 from django.core.management import get_commands
+from django.db.migrations.loader import MigrationLoader
 wanted = json.loads(os.environ["RUNBOOK_NEEDS"])
+migrations = []
+if wanted.get("migrations"):  # the files only: a broken graph (a cycle) is what some runbooks fix
+    loader = MigrationLoader(None, load=False)
+    loader.load_disk()
+    migrations = [f"{app}.{name}" for app, name in loader.disk_migrations]
 print("RUNBOOK-PROBE " + json.dumps({
     "apps": [a.label for a in apps.get_app_configs()],
     "models": [m._meta.label for m in apps.get_models(include_auto_created=True)],
     "settings": [name for name in wanted.get("settings", []) if hasattr(settings, name)],
     "commands": sorted(get_commands()),
+    "migrations": migrations,
     "database": {k: str(v) for k, v in settings.DATABASES.get("default", {}).items() if k in ("ENGINE", "NAME")},
 }))
 """
 _KINDS = {"apps": "apps", "models": "models", "settings": "settings", "commands": "management commands",
-          "programs": "programs"}
+          "migrations": "migrations", "programs": "programs"}
 # The client `manage.py dbshell` starts on each engine (Django's DatabaseClient.executable_name).
 DBSHELL_CLIENT = {"sqlite": "sqlite3", "postgresql": "psql", "mariadb": "mysql"}
 # Words a shell runs itself, without looking for a program.
@@ -45,9 +57,10 @@ _BUILTINS = {"test", "[", "echo", "printf", "export", "cd", "true", "false", "se
 
 @dataclass
 class Check:
-    kind: str  # apps | models | settings | commands
+    kind: str  # apps | models | settings | commands | migrations | programs
     needed: list[str]
     missing: list[str]
+    given_by: list[str] = field(default_factory=list)  # the -p parameters the missing ones come from
 
     @property
     def holds(self) -> bool:
@@ -60,13 +73,60 @@ class Check:
         if self.kind == "programs":
             return f"{what}; not on PATH: {', '.join(self.missing)}"
         if len(self.missing) == len(self.needed):
-            return f"{what}; this project has none of them" if len(self.needed) > 1 else f"{what}; this project does not have it"
-        return f"{what}; this project lacks {', '.join(self.missing)}"
+            lacks = f"{what}; this project has none of them" if len(self.needed) > 1 else f"{what}; this project does not have it"
+        else:
+            lacks = f"{what}; this project lacks {', '.join(self.missing)}"
+        return lacks + (f" (check {', '.join(f'-p {name}' for name in self.given_by)})" if self.given_by else "")
 
 
-def check_found(runbook: Runbook, found: dict[str, list[str]]) -> list[Check]:
-    """Each declared need, with what the project (as ``probe`` found it) lacks."""
-    return [Check(kind, needed, [n for n in needed if n not in found[kind]]) for kind, needed in runbook.needs.items() if needed]
+def check_found(runbook: Runbook, found: dict[str, list[str]], values: dict[str, object],
+                unset: set[str] = frozenset()) -> list[Check]:
+    """Each declared need, filled with the parameters' ``values``, with what the project (as ``probe``
+    found it) lacks, and the parameters those missing names come from. A need naming a required
+    parameter the operator has not set (``unset``) is left out: the sample's value says nothing."""
+    checks = []
+    for kind, templates in runbook.needs.items():
+        templates = [t for t in templates if not set(_parameters_in(t)) & unset]
+        if not templates:
+            continue
+        needed = [fill(t, values) for t in templates]
+        missing = [n for n in needed if n not in found[kind]]
+        given_by = []
+        for template, name in zip(templates, needed):
+            for parameter in _parameters_in(template):
+                if name in missing and parameter not in given_by:
+                    given_by.append(parameter)
+        checks.append(Check(kind, needed, missing, given_by))
+    return checks
+
+
+def _parameters_in(template: str) -> list[str]:
+    return re.findall(r"\{([A-Za-z_]\w*)\}", template)
+
+
+def edit_checks(runbook: Runbook, values: dict[str, object], project: Path, engine: str,
+                unset: set[str] = frozenset()) -> list[tuple[str, bool]]:
+    """Each ``replace_in_file`` step finds its text once in the project's file (unless an earlier step
+    writes that file): a wrong name in ``-p`` stops here, before any step has changed anything."""
+    conditions, written = [], []
+    for cell in runbook.operator_cells:
+        if not cell.runs_on(engine):
+            continue
+        edit = cell.edit_with(values)
+        if edit is not None and not set(_parameters_in(cell.edit[0] + cell.edit[1])) & unset \
+                and not any(fnmatch.fnmatch(edit[0], pattern) for pattern in written):
+            path, old, _ = edit
+            file = project / path
+            count = file.read_text(errors="replace").count(old) if file.is_file() else 0
+            shown = old if len(old) <= 60 else old[:57] + "…"
+            where = f"{path}" if file.is_file() else f"{path} (no such file)"
+            used = [p for p in _parameters_in(cell.edit[0] + cell.edit[1]) if p in runbook.parameter_help]
+            hint = f" (check {', '.join(f'-p {p}' for p in dict.fromkeys(used))})" if used and count != 1 else ""
+            conditions.append((f"step {cell.id!r} finds the text it edits in {path}, once", True) if count == 1 else
+                              (f"step {cell.id!r} edits {where}: the text {shown!r} is there {count} times, "
+                               f"not once{hint}", False))
+        written += cell.writes_with(values)
+    return conditions
 
 
 def program_check(runbook: Runbook, engine: str, path: str | None = None) -> Check:

@@ -35,8 +35,10 @@ def uncommitted_changes(project: Path) -> list[str]:
     return [line[3:] for line in status.stdout.splitlines() if line.strip()]
 
 
-def declared_writes(runbook: Runbook) -> list[str]:
-    return sorted({pattern for cell in runbook.operator_cells for pattern in cell.writes})
+def declared_writes(runbook: Runbook, values: dict[str, object] | None = None) -> list[str]:
+    """The files the procedure may write, with the operator's names (``values``) filled in."""
+    values = runbook.defaults if values is None else values
+    return sorted({pattern for cell in runbook.operator_cells for pattern in cell.writes_with(values)})
 
 
 def snapshot(project: Path, skip: set[Path] = frozenset()) -> dict[str, str]:

@@ -6,7 +6,7 @@ input (an interactive prompt fails instead of hanging) and raises ``CommandFaile
 exit. Interrupting the cell (a timeout) kills the command's whole process group.
 
 It also gives cells ``replace_in_file``, the one way a runbook edits a project file, so that a page
-can show the edit's before and after text.
+can show the edit's before and after text; its path and texts name parameters as ``{name}`` too.
 """
 from __future__ import annotations
 
@@ -31,18 +31,24 @@ def load_ipython_extension(ipython) -> None:
     global _preload_socket
     _preload_socket = os.environ.pop(preload.KERNEL_VARIABLE, None)
 
+    def parameters() -> dict[str, object]:
+        return {k: v for k, v in ipython.user_ns.items() if isinstance(v, (str, int)) and not k.startswith("_")}
+
     def system(cmd: str) -> None:
         # `{name}` is the runbook's parameter, filled in exactly as pages and plans show it;
         # `$NAME` and `$(...)` are left to bash (IPython's own expansion would take `$` too).
-        command = fill(cmd, {k: v for k, v in ipython.user_ns.items()
-                             if isinstance(v, (str, int)) and not k.startswith("_")})
+        command = fill(cmd, parameters())
         code = run_command(command)
         ipython.user_ns["_exit_code"] = code
         if code != 0:
             raise CommandFailed(f"exit status {code}: {command}")
 
     ipython.system = system
-    ipython.user_ns["replace_in_file"] = replace_in_file
+    def replace_in_file_filled(path: str, old: str, new: str) -> None:
+        values = parameters()  # the user's app and model names, as the plan showed the edit
+        replace_in_file(fill(path, values), fill(old, values), fill(new, values))
+
+    ipython.user_ns["replace_in_file"] = replace_in_file_filled
 
 
 def run_command(command: str) -> int:

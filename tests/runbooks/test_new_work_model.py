@@ -65,9 +65,9 @@ def test_each_check_is_the_one_shown_failing_where_the_task_is_not_done():
     runbook = notebooks.find("new-work-model")
     for check, counter_runs in (("verify-flowmodel", [("guide-flowmodel-missing", "guide"),
                                                       ("fresh-flowmodel-substring", "fresh")]),
-                                ("every-payment-has-a-workflow", [("guide-payments-without-workflow", "guide"),
+                                ("every-row-has-a-workflow", [("guide-payments-without-workflow", "guide"),
                                                                   ("fresh-payment-without-workflow", "fresh")]),
-                                ("payment-takes-submit", [("guide-payment-cannot-submit", "guide")])):
+                                ("a-row-takes-submit", [("guide-payment-cannot-submit", "guide")])):
         assert runbook.cell(check).role == "check"
         for counter_run, database in counter_runs:
             assert runbook.cell(counter_run).commands == [_as_demo(c, database) for c in runbook.cell(check).commands]
@@ -85,9 +85,9 @@ def test_the_procedure_registers_the_model_and_a_payment_takes_a_transition(reco
         "Flowmodel rows per work model (exact, icontains): "
         "{'transaction.invoice': (1, 1), 'transaction.payment': (1, 1)}",
         "finflo finds one Flowmodel row for each work model"]
-    assert succeeded(record.cell("every-payment-has-a-workflow")) == [
+    assert succeeded(record.cell("every-row-has-a-workflow")) == [
         "payments: 1, without a workflow: 0, with more than one: 0", "every payment has one workflow"]
-    assert succeeded(record.cell("payment-takes-submit")) == ["payment 1 took SUBMIT: DRAFT -> Submitted (rolled back)"]
+    assert succeeded(record.cell("a-row-takes-submit")) == ["payment 1 took SUBMIT: DRAFT -> Submitted (rolled back)"]
     # The backfilled workflow is the one finflo's receiver gives a new payment, still in its first state.
     same = succeeded(record.cell("same-workflow-as-receiver"))
     assert same[0] == "payment 1 (backfilled) and payment 2 (saved now): 2 rows each, the same workflow", same

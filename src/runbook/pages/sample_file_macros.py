@@ -2,10 +2,10 @@
 replace_in_file(...) cell as BEFORE/AFTER tabs, numbered as the file is when that cell runs."""
 from __future__ import annotations
 
-import ast
 import posixpath
 import re
 
+from ..errors import BadInput
 from ..paths import SAMPLE_PROJECT
 from .markdown_blocks import fence, indent
 from .sources import PageSources
@@ -58,26 +58,22 @@ def _file_before(sources: PageSources, slug: str, cell_id: str, path: str) -> st
             break
         if any("git restore" in c and path in c.split() for c in cell.commands):
             text = sources.sample_file(path).read_text()
-        elif cell.source.lstrip().startswith("replace_in_file(") and f'"{path}"' in cell.source:
-            _, earlier_old, earlier_new = _replace_in_file_args(sources, slug, cell.id)
-            text = text.replace(earlier_old, earlier_new, 1)
+        elif cell.source.lstrip().startswith("replace_in_file("):
+            earlier_path, earlier_old, earlier_new = _replace_in_file_args(sources, slug, cell.id)
+            if earlier_path == path:
+                text = text.replace(earlier_old, earlier_new, 1)
     return text
 
 
 def _replace_in_file_args(sources: PageSources, slug: str, cell_id: str) -> tuple[str, str, str]:
-    """The path, old and new text of a replace_in_file(...) cell, read from its source, never run."""
-    cell = sources.cell(slug, cell_id)
+    """The path, old and new text of a replace_in_file(...) cell with the sample's parameter values."""
     try:
-        call = ast.parse(cell.source).body[0].value
-        if not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "replace_in_file"):
-            raise ValueError
-        args = [ast.literal_eval(a) for a in call.args]
-        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-        names = ("path", "old", "new")
-        values = dict(zip(names, args)) | kwargs
-        return values["path"], values["old"], values["new"]
-    except (SyntaxError, ValueError, IndexError, AttributeError, KeyError):
+        edit = sources.cell(slug, cell_id).edit_with(sources.runbook(slug).defaults)
+    except BadInput:
+        edit = None
+    if edit is None:
         sources.fail(f"cell {cell_id!r} of runbook {slug!r} is not a replace_in_file(path, old=..., new=...) call with literal arguments")
+    return edit
 
 
 def _region(text: str, at: int, replaced: str, context: int = 2) -> tuple[str, int, tuple[int, int] | None]:
