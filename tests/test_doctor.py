@@ -116,7 +116,9 @@ def test_each_data_finding_on_a_migrated_project(project):
     assert found["rows-without-workflows"]["what"] == "1 row of the work model transaction.Invoice without a workflow"
     assert found["rows-without-workflows"]["page"] == "how-to/new-work-model.md#register-the-model"
     assert found["rows-without-workflows"]["plan"] == (
-        f"runbook plan new-work-model --project {project.path} --database-url {project.database_url}")
+        f"runbook plan new-work-model --project {project.path} --database-url {project.database_url}"
+        "  # and your -p latest_migration=…, -p migration_number=…, -p registered=…, -p work_app=…, "
+        "-p work_model=… (runbook plan says what each is)")
 
     # The work model's Flowmodel row deleted.
     _manage(project, "shell", "-c", "from finflo.models import Flowmodel; "
@@ -142,7 +144,7 @@ def test_irreversible_operations_on_the_way_to_a_target(project):
     assert list(found) == ["irreversible"]
     assert "finflo.0002_remigrate: RunPython update_flow_model (no reverse_code)" in found["irreversible"]["evidence"][0]
     assert found["irreversible"]["page"] == "explanation/rollback-migrations.md#the-plan-says-irreversible"
-    assert found["irreversible"]["plan"].endswith(" -p app=finflo -p target=zero")
+    assert " -p app=finflo -p target=zero  # and your -p field_line=…, -p migration=…, -p models_file=…" in found["irreversible"]["plan"]
 
 
 def test_unapplied_migrations_on_an_empty_database(project):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .. import databases, django_versions, guards
+from .. import databases, django_versions, guards, notebooks
 from ..errors import BadInput
 from ..scrub import scrub
 from . import checks, pages
@@ -130,6 +130,13 @@ def _with_fix(found: dict, project: Path, database_url: str | None) -> Finding:
     # A URL with a password is not printed: the operator's exported DATABASE_URL stands for it.
     shown = shlex.quote(database_url) if database_url and not urlsplit(database_url).password else '"$DATABASE_URL"'
     plan = f"runbook plan {fix.slug} --project {shlex.quote(str(project))} --database-url {shown}{params}"
+    # Required names the finding does not tell (a migration to write, a settings line): the plan
+    # refuses to run without them and says what each is; the line says so before the reader copies it.
+    given = {param for param, key in fix.parameters if key in names}
+    wanted = [name for name, meta in notebooks.find(fix.slug).parameter_help.items()
+              if meta.get("required") and name not in given]
+    if wanted:
+        plan += f"  # and your {', '.join(f'-p {name}=…' for name in wanted)} (runbook plan says what each is)"
     return Finding(found["kind"], found["what"], found["evidence"], pages.page_path(fix), fix.how, plan)
 
 
