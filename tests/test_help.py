@@ -45,7 +45,7 @@ DESCRIBED = {
     ("validate", "--engine"): ("sqlite", lambda: cli.DEFAULT_ENGINES == ["sqlite"]),
     ("validate", "--jobs"): ("the number of cores", lambda: cli._parser().parse_args(["validate"]).jobs == os.cpu_count()),
     ("validate", "--no-cache"): ("reuse them", lambda: cli._parser().parse_args(["validate"]).no_cache is False),
-    ("validate", "--no-preload"): ("--no-preload", lambda: cli._parser().parse_args(["validate"]).preload is False),
+    ("validate", "--no-preload"): ("--preload", lambda: cli._parser().parse_args(["validate"]).preload is True),
 }
 
 

@@ -272,7 +272,7 @@ def test_theme_overrides_change_only_what_they_say(site):
 
 
 def status_rows(page_html: str) -> dict[tuple[str, str], list[str]]:
-    """The status table as {(runbook, engine): [outcome, cells, duration, run on, versions]}."""
+    """The status table as {(runbook, engine): [outcome, commands, cells, duration, run on, versions]}."""
     rows = {}
     for row in re.findall(r"<tr>(.*?)</tr>", page_html, re.S):
         if "<td" not in row:  # the header row
@@ -298,7 +298,8 @@ def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
     postgresql = records_module.RunRecord.from_json(sqlite.to_json())
     postgresql.engine, postgresql.duration, postgresql.started = "postgresql", 321.5, "2026-01-02T03:04:05+00:00"
     postgresql.versions = {"django": "5.2.99", "finflo": "2.0.99", "postgresql": "PostgreSQL 15.99 (a test's record)"}
-    postgresql.cache_key = cache.cache_key(runbook, "postgresql", postgresql.versions["postgresql"])
+    postgresql.mode, postgresql.preload = "processes", None  # as `validate --no-preload` writes it
+    postgresql.cache_key = cache.cache_key(runbook, "postgresql", postgresql.versions["postgresql"], postgresql.mode)
     records_module.save(postgresql, mine)
     mariadb = records_module.RunRecord.from_json(sqlite.to_json())
     mariadb.engine, mariadb.outcome, mariadb.error = "mariadb", "failed", "MariaDB's own record failed"
@@ -310,14 +311,17 @@ def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
     rows = status_rows((built.site / "status" / "index.html").read_text())
     expected_sqlite = "✅ passed" if sqlite.passed else f"❌ failed: {sqlite.error}"
     assert rows[slug, "SQLite"][0] == expected_sqlite, rows[slug, "SQLite"]
-    assert rows[slug, "SQLite"][2] == f"{sqlite.duration:.1f} s"
+    assert rows[slug, "SQLite"][3] == f"{sqlite.duration:.1f} s"
+    # Which mode made each record: the SQLite one is `validate`'s default, the PostgreSQL one real processes.
+    assert sqlite.mode == "preloaded" and sqlite.preload["forked"] > 0
+    assert rows[slug, "SQLite"][1] == f"preloaded ({sqlite.preload['forked']} forked, {sqlite.preload['real']} real processes)"
     assert rows[slug, "PostgreSQL"] == [
-        "✅ passed", rows[slug, "PostgreSQL"][1], "321.5 s", "2026-01-02T03:04:05+00:00",
+        "✅ passed", "real processes", rows[slug, "PostgreSQL"][2], "321.5 s", "2026-01-02T03:04:05+00:00",
         "django 5.2.99, finflo 2.0.99, postgresql PostgreSQL 15.99 (a test's record)",
     ], f"the PostgreSQL row does not show the PostgreSQL record: {rows[slug, 'PostgreSQL']}"
     assert rows[slug, "MariaDB"][0] == "❌ failed: MariaDB's own record failed", (
         f"the MariaDB row does not show the MariaDB record: {rows[slug, 'MariaDB']}")
-    assert rows[slug, "MariaDB"][4] == "django 5.2.98, finflo 2.0.98, mariadb 10.11.98-MariaDB"
+    assert rows[slug, "MariaDB"][5] == "django 5.2.98, finflo 2.0.98, mariadb 10.11.98-MariaDB"
     # No record on this machine: a build without RUNBOOK_REQUIRE_RECORDS says where it is validated.
     assert rows["circular-dependency", "PostgreSQL"][0] == "validated in CI, not on this machine", rows["circular-dependency", "PostgreSQL"]
     assert len(rows) == 3 * len(list(RUNBOOKS.glob("*.ipynb")))
@@ -325,6 +329,10 @@ def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
     # PostgreSQL record passed; the MariaDB one failed, so it proves nothing.
     reference = html.unescape(re.sub(r"<[^>]+>", "", (built.site / "reference" / "commands" / "index.html").read_text()))
     assert "PostgreSQL ✅" in reference and "MariaDB ✅" not in reference
+    # The page's status line says, per engine, which mode produced the outputs it shows.
+    page = html.unescape(re.sub(r"<[^>]+>", "", (built.site / "how-to" / slug / "index.html").read_text()))
+    assert re.search(r"SQLite [\d.]+: passed on [\d-]+ [\d:]+ UTC with preloaded commands", page), page[:3000]
+    assert "PostgreSQL 15.99 (a test's record): passed on 2026-01-02 03:04 UTC with every command a real process" in page
 
 
 def test_reference_page_comes_from_django(site):

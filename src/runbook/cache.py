@@ -9,11 +9,16 @@ its runbook on its engine. The key covers, and only covers:
   ``db.sqlite3``, ``finflo.log`` and ``__pycache__``;
 - the locked dependencies: ``constraints.txt`` and the installed versions of ``DEPENDENCIES``;
 - the engine and its server's version;
+- the mode the commands ran in (``RunRecord.mode``): ``preloaded`` (forks of a preloaded process,
+  `validate`'s default) or ``processes`` (`validate --no-preload`). Their outputs are proven equal
+  (tests/runbooks/test_preload_fidelity.py), yet each record says truthfully which mode made it, so
+  a record of one mode never passes for the other: switching modes runs everything again;
 - the runner's own source (``src/runbook/*.py``), since it shapes the records; not the modules
   only the site build reads (``SITE_ONLY``).
 
 The records folder is the cache: a passed record whose key matches *is* the cached result. The
-site asks :func:`is_fresh` whether a record still describes the runbook it shows.
+site asks :func:`is_fresh` whether a record still describes the runbook it shows (in the mode the
+record names: the site publishes either).
 """
 from __future__ import annotations
 
@@ -27,10 +32,10 @@ import nbformat
 
 from . import paths
 from .notebooks import Runbook
-from .records import RunRecord
+from .records import MODES, Mode, RunRecord
 
 # Bump when the key's composition changes, so that older records stop matching.
-KEY_FORMAT = "1"
+KEY_FORMAT = "2"  # 2: the mode joined the key
 DEPENDENCIES = ("django", "finflo", "nbclient", "ipykernel")
 _PROJECT_IGNORED_NAMES = {"db.sqlite3", "finflo.log"}
 _PROJECT_IGNORED_DIRS = {"__pycache__"}
@@ -70,7 +75,9 @@ class Inputs:
     def runner(self) -> str:
         return _digest_files(_RUNNER, sorted(p for p in _RUNNER.glob("*.py") if p.name not in SITE_ONLY))
 
-    def key(self, runbook: Runbook, engine: str, server_version: str) -> str:
+    def key(self, runbook: Runbook, engine: str, server_version: str, mode: Mode) -> str:
+        if mode not in MODES:  # a typo would make a key no record ever matches
+            raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
         return _digest_json({
             "format": KEY_FORMAT,
             "runbook": runbook_digest(runbook.path),
@@ -79,6 +86,7 @@ class Inputs:
             "runner": self.runner,
             "engine": engine,
             "server": server_version,
+            "mode": mode,
         })
 
 
@@ -92,8 +100,8 @@ def runbook_digest(path: Path) -> str:
     return _digest_json({"runbook": nb.metadata.get("runbook"), "cells": cells})
 
 
-def cache_key(runbook: Runbook, engine: str, server_version: str, inputs: Inputs | None = None) -> str:
-    return (inputs or Inputs()).key(runbook, engine, server_version)
+def cache_key(runbook: Runbook, engine: str, server_version: str, mode: Mode, inputs: Inputs | None = None) -> str:
+    return (inputs or Inputs()).key(runbook, engine, server_version, mode)
 
 
 def is_fresh(record: RunRecord, runbook: Runbook, inputs: Inputs | None = None,
@@ -107,7 +115,7 @@ def is_fresh(record: RunRecord, runbook: Runbook, inputs: Inputs | None = None,
         return False
     if server_version is None:
         server_version = record.versions.get(record.engine, "")
-    return record.cache_key == cache_key(runbook, record.engine, server_version, inputs)
+    return record.cache_key == cache_key(runbook, record.engine, server_version, record.mode, inputs)
 
 
 def _project_files(root: Path) -> list[Path]:

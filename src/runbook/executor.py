@@ -51,7 +51,9 @@ class RunOptions:
     # Operator mode: asked before each cell that deletes data; False stops the run there.
     confirm: Callable[[Cell], bool] | None = None
     tree_was_dirty: bool = False  # operator mode: cells that need a clean tree are skipped
-    preload: bool = False  # serve `python manage.py …` from a preloaded process (runbook.preload); not with project
+    # Serve `python manage.py …` from a preloaded process (runbook.preload): `validate` asks for it;
+    # never with `project` (a user's project runs real processes only).
+    preload: bool = False
 
 
 class Progress:
@@ -196,6 +198,7 @@ class _Execution:
                 env = self._kernel_env()
                 if self.options.preload and not self.operator:  # a user's project: real processes only
                     env[preload.KERNEL_VARIABLE] = serving.enter_context(preload.serving(self.tmp, self._kernel_env()))
+                    record.mode = "preloaded"
                 try:
                     with client.setup_kernel(env=env):
                         self._execute_cells(nb, client, record, deadline)

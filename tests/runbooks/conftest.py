@@ -1,4 +1,4 @@
-"""Every runbook validated once per engine per session, with `runbook validate` as CI runs it."""
+"""Every runbook validated once per engine per session, with `runbook validate` as CI runs it (preloaded, the default)."""
 from __future__ import annotations
 
 import subprocess

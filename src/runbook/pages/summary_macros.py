@@ -8,7 +8,7 @@ from .. import operator_mode
 from ..databases import ENGINES
 from ..paths import REPO
 from .markdown_blocks import fence, indent, table, table_text
-from .record_wording import ENGINE_NAMES, date, engine_list, engine_version
+from .record_wording import ENGINE_NAMES, date, engine_list, engine_version, mode, mode_phrase
 from .sources import PageSources
 
 
@@ -27,11 +27,14 @@ def status(sources: PageSources, slug: str) -> str:
             rows.append(f"- {ENGINE_NAMES[engine]}: {problem}")
             continue
         passed.append(engine)
-        rows.append(f"- {engine_version(engine, record.versions)}: passed on {date(record.started)}")
+        rows.append(f"- {engine_version(engine, record.versions)}: passed on {date(record.started)} "
+                    f"{mode_phrase(record)}")
     versions = sources.versions(slug)
     body = "\n".join([
         f"Every command and output on this page ran with Django {versions.get('django', '?')} and finflo "
-        f"{versions.get('finflo', '?')} on a copy of the sample project ([every run]({sources.link('status.md')})):",
+        f"{versions.get('finflo', '?')} on a copy of the sample project ([every run]({sources.link('status.md')}); "
+        f"[preloaded commands]({sources.link('explanation/performance.md')}#preloaded-commands) print "
+        "exactly what real processes print):",
         "",
         *rows,
     ])
@@ -69,7 +72,7 @@ def runbook_commands(sources: PageSources) -> str:
 
 
 def status_table(sources: PageSources) -> str:
-    """Every runbook on every engine: outcome, cells, duration, when, versions."""
+    """Every runbook on every engine: outcome, how its commands ran, cells, duration, when, versions."""
     rows = []
     for runbook in sources.all_runbooks():
         for engine in ENGINES:
@@ -77,7 +80,7 @@ def status_table(sources: PageSources) -> str:
             link = f"[{runbook.slug}]({sources.link(f'how-to/{runbook.slug}.md')})"
             if record is None:
                 outcome = "validated in CI, not on this machine" if sources.in_ci_only(runbook.slug, engine) else "⚠️ no record"
-                rows.append([link, ENGINE_NAMES[engine], outcome, "", "", "", ""])
+                rows.append([link, ENGINE_NAMES[engine], outcome, "", "", "", "", ""])
                 continue
             outcome = "✅ passed" if record.passed else f"❌ failed: {table_text(record.error or '')}"
             if problem and record.passed:
@@ -85,9 +88,9 @@ def status_table(sources: PageSources) -> str:
             counts = {o: sum(c.outcome == o for c in record.cells) for o in ("passed", "expected-failure")}
             cells = f"{counts['passed']} passed, {counts['expected-failure']} failed as expected"
             versions = ", ".join(f"{k} {v}" for k, v in record.versions.items())
-            rows.append([link, ENGINE_NAMES[engine], outcome, cells, f"{record.duration:.1f} s",
+            rows.append([link, ENGINE_NAMES[engine], outcome, mode(record), cells, f"{record.duration:.1f} s",
                          record.started, versions])
-    return table(["Runbook", "Engine", "Outcome", "Cells", "Duration", "Run on", "Versions"], rows)
+    return table(["Runbook", "Engine", "Outcome", "Commands", "Cells", "Duration", "Run on", "Versions"], rows)
 
 
 def benchmark_results() -> str:
