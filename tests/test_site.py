@@ -6,6 +6,7 @@ folder (RUNBOOK_RECORDS), run once per session; the site is built with `mkdocs b
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -333,6 +334,25 @@ def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
     page = html.unescape(re.sub(r"<[^>]+>", "", (built.site / "how-to" / slug / "index.html").read_text()))
     assert re.search(r"SQLite [\d.]+: passed on [\d-]+ [\d:]+ UTC with preloaded commands", page), page[:3000]
     assert "PostgreSQL 15.99 (a test's record): passed on 2026-01-02 03:04 UTC with every command a real process" in page
+
+
+def test_the_performance_page_shows_the_committed_benchmark_results(site):
+    """benchmarks/last-results.json, as committed: every method's time and ratio to the floor in the
+    table, and the chart drawn at build time with a text alternative naming the same ratios."""
+    published = json.loads((REPO / "benchmarks" / "last-results.json").read_text())
+    page = (site / "explanation" / "performance" / "index.html").read_text()
+    assert "No benchmark results yet" not in page
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    floor = published["methods"]["floor"]["median"]
+    desc = html.unescape(re.search(r'<desc id="benchmark-chart-desc">(.*?)</desc>', page, re.S)[1])
+    for name, method in published["methods"].items():
+        assert f" {method['label']} " in text and f" {method['median']:.1f} s " in text, f"{name} is not in the table"
+        if name not in ("validate_warm", "prose_rebuild"):
+            assert f"{method['label']}: {method['median'] / floor:.2f}×" in desc, f"{name}'s ratio is not in the chart"
+    svg = re.search(r"<svg [^>]*>", page)[0]
+    assert 'role="img"' in svg and 'aria-labelledby="benchmark-chart-title benchmark-chart-desc"' in svg
+    assert '<title id="benchmark-chart-title">Time of each method as a multiple of the floor</title>' in page
+    assert f"Measured {published['when'][:10]} " in text
 
 
 def test_reference_page_comes_from_django(site):
