@@ -42,5 +42,5 @@ def mode(record: RunRecord) -> str:
 
 
 def mode_phrase(record: RunRecord) -> str:
-    """The same, for the end of a status line: "with preloaded commands", "with real processes"."""
+    """The same, for the end of a status line: "with preloaded commands", "with every command a real process"."""
     return "with preloaded commands" if record.mode == "preloaded" else "with every command a real process"
