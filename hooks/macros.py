@@ -14,12 +14,12 @@ sample project (sampleproject/) and the records of the last `runbook validate`
     {{ operator_box("slug") }}            one line: the `runbook plan` line for the reader's own project
     {{ runbook_commands() }}              every page's `runbook plan`/`run` lines (reference/runbook.md)
     {{ commands_reference() }}, {{ error_index() }}, {{ status_table() }}  the reference and status pages
-    {{ benchmark_results() }}             the last benchmarks/run.py results (a note if there are none)
+    {{ benchmark_results() }}             the committed benchmarks/last-results.json: table and SVG chart
     {{ doctor_findings() }}               what `runbook doctor` reports and the page section that fixes each
 
 This module is only what mkdocs-macros calls: the entry points and one method per macro. The macros
 themselves are functions in src/runbook/pages/ (cell_macros, sample_file_macros, summary_macros,
-commands_reference, error_index), each given the build's PageSources (pages/sources.py).
+commands_reference, error_index, benchmark_results), each given the build's PageSources (pages/sources.py).
 
 A macro naming an unknown runbook, cell, file or excerpt stops the build with a message naming
 the page. Before the macros render, each page's source is checked (src/runbook/pagecheck.py, from
@@ -36,8 +36,8 @@ import re
 from pathlib import Path
 
 from runbook import pagecheck
-from runbook.pages import (cell_macros, commands_reference, doctor_table, error_index, sample_file_macros,
-                           summary_macros)
+from runbook.pages import (benchmark_results, cell_macros, commands_reference, doctor_table, error_index,
+                           sample_file_macros, summary_macros)
 from runbook.pages.sources import MacroError, PageSources  # MacroError stays macros.MacroError too
 
 MACROS = ("command", "output", "step", "engine_outputs", "edit", "file_excerpt", "status", "operator_box",
@@ -120,7 +120,7 @@ class _Site:
         return summary_macros.status_table(self.sources)
 
     def benchmark_results(self) -> str:
-        return summary_macros.benchmark_results()
+        return benchmark_results.benchmark_results()
 
     def commands_reference(self) -> str:
         return commands_reference.commands_reference(self.sources)

@@ -248,6 +248,19 @@ def test_no_cache_reruns_everything(ws):
 
 # -- parallel runs -------------------------------------------------------------------------------
 
+def test_the_mode_is_part_of_the_key(ws):
+    """Preloaded records (the default) never pass for real-process ones, nor the other way round."""
+    assert records.load("alpha", "sqlite", ws.records).mode == "preloaded"
+    real = ws.validate("--no-preload")
+    assert real.ran == {"alpha/sqlite", "beta/sqlite"} and real.cached == set(), real.output
+    record = records.load("alpha", "sqlite", ws.records)
+    assert (record.mode, record.preload) == ("processes", None)
+    assert ws.validate("--no-preload").cached == {"alpha/sqlite", "beta/sqlite"}
+    back = ws.validate()
+    assert back.ran == {"alpha/sqlite", "beta/sqlite"}, back.output
+    assert records.load("alpha", "sqlite", ws.records).mode == "preloaded"
+
+
 def test_parallel_validate_gives_the_sequential_outcomes_in_one_block_per_run(tmp_path):
     ws = Workspace(tmp_path)
     for slug in ("one", "two", "three"):

@@ -47,7 +47,7 @@ DESCRIBED = {
                                lambda: cli.selected_djangos(cli._parser().parse_args(["validate"])) == ("4.2", "5.2")),
     ("validate", "--jobs"): ("the number of cores", lambda: cli._parser().parse_args(["validate"]).jobs == os.cpu_count()),
     ("validate", "--no-cache"): ("reuse them", lambda: cli._parser().parse_args(["validate"]).no_cache is False),
-    ("validate", "--no-preload"): ("--no-preload", lambda: cli._parser().parse_args(["validate"]).preload is False),
+    ("validate", "--no-preload"): ("--preload", lambda: cli._parser().parse_args(["validate"]).preload is True),
 }
 
 

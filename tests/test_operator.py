@@ -174,6 +174,7 @@ def test_an_operator_run_does_only_the_procedure_and_loses_nothing(operator, slu
     assert run_dir.parent == op.backups and (run_dir / "plan.txt").is_file() and (run_dir / f"{slug}.ipynb").is_file()
 
     record = json.loads((run_dir / "record.json").read_text())
+    assert (record["mode"], record["preload"]) == ("processes", None), "an operator's commands were preloaded"
     outcomes = {c["id"]: c["outcome"] for c in record["cells"]}
     for cell in notebooks.find(slug).cells:
         if cell.is_parameters:
@@ -273,6 +274,7 @@ def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
         elif not cell.runs_on("sqlite"):  # another engine's tab: not a step here
             assert f" {cell.id}  [" not in result.stdout
     assert result.stdout.rstrip().endswith("All preconditions hold.")
+    assert "\n  commands: each a real process (never preloaded: " in result.stdout
     if "backup_dir" in runbook.defaults:  # not the sample's '..': files go where the run will put them
         assert "  backup_dir = \"the run's audit folder\"" in result.stdout
     if any(_MIGRATES.search(c) and "--settings" not in c

@@ -6,6 +6,7 @@ folder (RUNBOOK_RECORDS), run once per session; the site is built with `mkdocs b
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -283,7 +284,7 @@ def test_theme_overrides_change_only_what_they_say(site):
 
 
 def status_rows(page_html: str) -> dict[tuple[str, str, str], list[str]]:
-    """The status table as {(runbook, engine, django): [outcome, cells, duration, run on, versions]}."""
+    """The status table as {(runbook, engine, django): [outcome, commands, cells, duration, run on, versions]}."""
     rows = {}
     for row in re.findall(r"<tr>(.*?)</tr>", page_html, re.S):
         if "<td" not in row:  # the header row
@@ -309,7 +310,8 @@ def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
     postgresql = records_module.RunRecord.from_json(sqlite.to_json())
     postgresql.engine, postgresql.duration, postgresql.started = "postgresql", 321.5, "2026-01-02T03:04:05+00:00"
     postgresql.versions = {"django": "5.2.99", "finflo": "2.0.99", "postgresql": "PostgreSQL 15.99 (a test's record)"}
-    postgresql.cache_key = cache.cache_key(runbook, "postgresql", postgresql.versions["postgresql"])
+    postgresql.mode, postgresql.preload = "processes", None  # as `validate --no-preload` writes it
+    postgresql.cache_key = cache.cache_key(runbook, "postgresql", postgresql.versions["postgresql"], postgresql.mode)
     records_module.save(postgresql, mine)
     mariadb = records_module.RunRecord.from_json(sqlite.to_json())
     mariadb.engine, mariadb.outcome, mariadb.error = "mariadb", "failed", "MariaDB's own record failed"
@@ -321,19 +323,23 @@ def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
     rows = status_rows((built.site / "status" / "index.html").read_text())
     expected_sqlite = "✅ passed" if sqlite.passed else f"❌ failed: {sqlite.error}"
     assert rows[slug, "SQLite", "5.2"][0] == expected_sqlite, rows[slug, "SQLite", "5.2"]
-    assert rows[slug, "SQLite", "5.2"][2] == f"{sqlite.duration:.1f} s"
+    assert rows[slug, "SQLite", "5.2"][3] == f"{sqlite.duration:.1f} s"
+    # Which mode made each record: the SQLite one is `validate`'s default, the PostgreSQL one real processes.
+    assert sqlite.mode == "preloaded" and sqlite.preload["forked"] > 0
+    assert rows[slug, "SQLite", "5.2"][1] == (
+        f"preloaded ({sqlite.preload['forked']} forked, {sqlite.preload['real']} real processes)")
     # The matrix: Django 4.2's row is its own record's.
     older = records_module.load(slug, "sqlite", mine, "4.2")
-    assert older is not None and rows[slug, "SQLite", "4.2"][2] == f"{older.duration:.1f} s"
-    assert rows[slug, "SQLite", "4.2"][4].startswith("django 4.2."), rows[slug, "SQLite", "4.2"]
+    assert older is not None and rows[slug, "SQLite", "4.2"][3] == f"{older.duration:.1f} s"
+    assert rows[slug, "SQLite", "4.2"][5].startswith("django 4.2."), rows[slug, "SQLite", "4.2"]
     assert rows[slug, "PostgreSQL", "5.2"] == [
-        "✅ passed", rows[slug, "PostgreSQL", "5.2"][1], "321.5 s", "2026-01-02T03:04:05+00:00",
+        "✅ passed", "real processes", rows[slug, "PostgreSQL", "5.2"][2], "321.5 s", "2026-01-02T03:04:05+00:00",
         "django 5.2.99, finflo 2.0.99, postgresql PostgreSQL 15.99 (a test's record)",
     ], f"the PostgreSQL row does not show the PostgreSQL record: {rows[slug, 'PostgreSQL', '5.2']}"
     assert rows[slug, "PostgreSQL", "4.2"][0] == "⚠️ no record", rows[slug, "PostgreSQL", "4.2"]
     assert rows[slug, "MariaDB", "5.2"][0] == "❌ failed: MariaDB's own record failed", (
         f"the MariaDB row does not show the MariaDB record: {rows[slug, 'MariaDB', '5.2']}")
-    assert rows[slug, "MariaDB", "5.2"][4] == "django 5.2.98, finflo 2.0.98, mariadb 10.11.98-MariaDB"
+    assert rows[slug, "MariaDB", "5.2"][5] == "django 5.2.98, finflo 2.0.98, mariadb 10.11.98-MariaDB"
     # No record on this machine: a build without RUNBOOK_REQUIRE_RECORDS says where it is validated.
     assert rows["circular-dependency", "PostgreSQL", "4.2"][0] == "validated in CI, not on this machine"
     assert len(rows) == 3 * 2 * len(list(RUNBOOKS.glob("*.ipynb")))
@@ -341,6 +347,29 @@ def test_status_and_reference_pages_come_from_the_records(records, tmp_path):
     # PostgreSQL record passed; the MariaDB one failed, so it proves nothing.
     reference = html.unescape(re.sub(r"<[^>]+>", "", (built.site / "reference" / "commands" / "index.html").read_text()))
     assert "PostgreSQL ✅" in reference and "MariaDB ✅" not in reference
+    # The page's status line says, per engine, which mode produced the outputs it shows.
+    page = html.unescape(re.sub(r"<[^>]+>", "", (built.site / "how-to" / slug / "index.html").read_text()))
+    assert re.search(r"SQLite [\d.]+: passed on [\d-]+ [\d:]+ UTC with preloaded commands", page), page[:3000]
+    assert "PostgreSQL 15.99 (a test's record): passed on 2026-01-02 03:04 UTC with every command a real process" in page
+
+
+def test_the_performance_page_shows_the_committed_benchmark_results(site):
+    """benchmarks/last-results.json, as committed: every method's time and ratio to the floor in the
+    table, and the chart drawn at build time with a text alternative naming the same ratios."""
+    published = json.loads((REPO / "benchmarks" / "last-results.json").read_text())
+    page = (site / "explanation" / "performance" / "index.html").read_text()
+    assert "No benchmark results yet" not in page
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    floor = published["methods"]["floor"]["median"]
+    desc = html.unescape(re.search(r'<desc id="benchmark-chart-desc">(.*?)</desc>', page, re.S)[1])
+    for name, method in published["methods"].items():
+        assert f" {method['label']} " in text and f" {method['median']:.1f} s " in text, f"{name} is not in the table"
+        if name not in ("validate_warm", "prose_rebuild"):
+            assert f"{method['label']}: {method['median'] / floor:.2f}×" in desc, f"{name}'s ratio is not in the chart"
+    svg = re.search(r'<svg [^>]*"benchmark-chart-title[^>]*>', page)[0]  # not the theme's icons
+    assert 'role="img"' in svg and 'aria-labelledby="benchmark-chart-title benchmark-chart-desc"' in svg
+    assert '<title id="benchmark-chart-title">Time of each method as a multiple of the floor</title>' in page
+    assert f"Measured {published['when'][:10]} " in text
 
 
 def test_reference_page_comes_from_django(site):
@@ -454,7 +483,7 @@ def test_every_page_names_the_django_versions_it_ran_with(site):
         ran = re.search(r"ran with Django (4\.2\.\d+) and (5\.2\.\d+) and finflo", page)
         assert ran, slug
         assert [django_versions.series(v) for v in ran.groups()] == list(django_versions.VERSIONS)
-        assert re.search(r"Django 4\.2 passed on [\d-]+ [\d:]+ UTC; Django 5\.2 passed on", page), slug
+        assert re.search(r"Django 4\.2 passed on [\d-]+ [\d:]+ UTC with preloaded commands; Django 5\.2 passed on", page), slug
 
 
 def test_sqlite_records_alone_fail_the_build_in_ci(records, tmp_path):

@@ -11,11 +11,16 @@ its runbook on its engine. The key covers, and only covers:
   (``constraints.txt`` for the newest, see :mod:`runbook.django_versions`) and the installed
   versions of ``DEPENDENCIES`` there;
 - the engine and its server's version;
+- the mode the commands ran in (``RunRecord.mode``): ``preloaded`` (forks of a preloaded process,
+  `validate`'s default) or ``processes`` (`validate --no-preload`). Their outputs are proven equal
+  (tests/runbooks/test_preload_fidelity.py), yet each record says truthfully which mode made it, so
+  a record of one mode never passes for the other: switching modes runs everything again;
 - the runner's own source (``src/runbook/*.py``), since it shapes the records; not the modules
   only the site build reads (``SITE_ONLY``).
 
 The records folder is the cache: a passed record whose key matches *is* the cached result. The
-site asks :func:`is_fresh` whether a record still describes the runbook it shows.
+site asks :func:`is_fresh` whether a record still describes the runbook it shows (in the mode the
+record names: the site publishes either).
 """
 from __future__ import annotations
 
@@ -31,10 +36,10 @@ from . import django_versions, paths
 from .django_versions import DEPENDENCIES, NEWEST
 from .errors import BadInput
 from .notebooks import Runbook
-from .records import RunRecord
+from .records import MODES, Mode, RunRecord
 
 # Bump when the key's composition changes, so that older records stop matching.
-KEY_FORMAT = "2"  # 2: the Django version
+KEY_FORMAT = "3"  # 2: the mode joined the key; 3: the Django version
 _PROJECT_IGNORED_NAMES = {"db.sqlite3", "finflo.log"}
 _PROJECT_IGNORED_DIRS = {"__pycache__"}
 _RUNNER = Path(__file__).resolve().parent
@@ -85,7 +90,9 @@ class Inputs:
     def runner(self) -> str:
         return _digest_files(_RUNNER, sorted(p for p in _RUNNER.glob("*.py") if p.name not in SITE_ONLY))
 
-    def key(self, runbook: Runbook, engine: str, server_version: str, django: str = NEWEST) -> str:
+    def key(self, runbook: Runbook, engine: str, server_version: str, mode: Mode, django: str = NEWEST) -> str:
+        if mode not in MODES:  # a typo would make a key no record ever matches
+            raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
         return _digest_json({
             "format": KEY_FORMAT,
             "runbook": runbook_digest(runbook.path),
@@ -95,6 +102,7 @@ class Inputs:
             "runner": self.runner,
             "engine": engine,
             "server": server_version,
+            "mode": mode,
         })
 
 
@@ -108,9 +116,9 @@ def runbook_digest(path: Path) -> str:
     return _digest_json({"runbook": nb.metadata.get("runbook"), "cells": cells})
 
 
-def cache_key(runbook: Runbook, engine: str, server_version: str, inputs: Inputs | None = None,
+def cache_key(runbook: Runbook, engine: str, server_version: str, mode: Mode, inputs: Inputs | None = None,
               django: str = NEWEST) -> str:
-    return (inputs or Inputs()).key(runbook, engine, server_version, django)
+    return (inputs or Inputs()).key(runbook, engine, server_version, mode, django)
 
 
 def is_fresh(record: RunRecord, runbook: Runbook, inputs: Inputs | None = None,
@@ -125,7 +133,7 @@ def is_fresh(record: RunRecord, runbook: Runbook, inputs: Inputs | None = None,
     if server_version is None:
         server_version = record.versions.get(record.engine, "")
     try:
-        current = cache_key(runbook, record.engine, server_version, inputs, record.django)
+        current = cache_key(runbook, record.engine, server_version, record.mode, inputs, record.django)
     except BadInput:  # that Django's environment is missing here: nothing says the record still holds
         return False
     return record.cache_key == current

@@ -320,9 +320,11 @@ def _parser() -> argparse.ArgumentParser:
                         "1 shows each cell live (default: the number of cores)")
     p.add_argument("--no-cache", action="store_true",
                    help="run every runbook, even those whose record is current (default: reuse them)")
-    p.add_argument("--preload", action=argparse.BooleanOptionalAction, default=False,
-                   help="experimental: serve `python manage.py …` by forking a process that has imported "
-                        "Django's libraries (never the project); its records are kept apart (default: --no-preload)")
+    p.add_argument("--preload", action=argparse.BooleanOptionalAction, default=True,
+                   help="serve each `python manage.py …` by forking a process that has imported Django's "
+                        "libraries (never the project); a command it cannot serve faithfully runs as a real "
+                        "process, and with --no-preload every command does; each record names its mode "
+                        "(default: --preload)")
     p.set_defaults(command=cmd_validate)
     return parser
 

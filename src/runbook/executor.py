@@ -59,7 +59,9 @@ class RunOptions:
     # The Django series whose environment runs the kernel and the commands (runbook.django_versions);
     # None: the runner's own Python, as against an operator's project.
     django: str | None = None
-    preload: bool = False  # serve `python manage.py …` from a preloaded process (runbook.preload); not with project
+    # Serve `python manage.py …` from a preloaded process (runbook.preload): `validate` asks for it;
+    # never with `project` (a user's project runs real processes only).
+    preload: bool = False
 
 
 class Progress:
@@ -213,6 +215,7 @@ class _Execution:
                 env = self._kernel_env()
                 if self.options.preload and not self.operator:  # a user's project: real processes only
                     env[preload.KERNEL_VARIABLE] = serving.enter_context(preload.serving(self.tmp, self._kernel_env(), self.python))
+                    record.mode = "preloaded"
                 try:
                     with client.setup_kernel(env=env):
                         self._execute_cells(nb, client, record, deadline)

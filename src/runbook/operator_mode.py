@@ -117,10 +117,15 @@ def operator_commands(runbook: Runbook) -> list[str]:
     return [f"runbook plan {base}", f"runbook run {base}{flags}"]
 
 
+# Preloading (runbook.preload) serves commands from a process the runner started: on a user's
+# project every command is the real process a reader's shell would start.
+REAL_PROCESSES = "commands: each a real process (never preloaded: `runbook validate` preloads only on the sample project)"
+
+
 def format_plan(plan: Plan) -> str:
     rb = plan.runbook
     lines = [f"Plan: runbook {rb.slug!r} on {plan.project}", f"  database: {scrub(plan.database_url)}",
-             f"  Django: {proven_on()}", "", "Preconditions:"]
+             f"  Django: {proven_on()}", f"  {REAL_PROCESSES}", "", "Preconditions:"]
     lines += [f"  {'✓' if ok else '✗'} {text}" for text, ok in plan.preconditions]
     shown = {k: v for k, v in plan.values.items() if k in rb.parameter_help}
     if shown:

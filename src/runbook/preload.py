@@ -1,4 +1,4 @@
-"""Preloading (``runbook validate --preload``): ``python manage.py …`` served by forking a process
+"""Preloading (``runbook validate``, the default): ``python manage.py …`` served by forking a process
 that has already imported Django and the other libraries, like Rails' Spring.
 
 Why it can be faithful: the preloaded process imports only libraries, never the project (its folder
@@ -12,8 +12,9 @@ a command that is not ``python manage.py …``, a ``python`` on PATH other than 
 standard input other than /dev/null (the command reads it) or a terminal, an environment that
 differs from the server's in a variable Python reads at start-up or that a preloaded library read.
 
-Off by default until tests/test_preload_fidelity.py passes on every engine; operator mode
-(``--project``) never preloads.
+On by default for `runbook validate` (``--no-preload``: real processes for everything);
+tests/runbooks/test_preload_fidelity.py compares every cell of every runbook on every engine with
+the real-process run. Operator mode (``--project``) and `runbook run` never preload.
 
 Run as a script by the runner: ``python preload.py SOCKET`` (standard library only at the top).
 """

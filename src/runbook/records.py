@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .django_versions import NEWEST
 from .paths import RECORDS
@@ -22,6 +23,10 @@ class CellRecord:
     error: str | None = None
 
 
+Mode = Literal["preloaded", "processes"]
+MODES: tuple[Mode, ...] = ("preloaded", "processes")
+
+
 @dataclass
 class RunRecord:
     runbook: str
@@ -34,7 +39,10 @@ class RunRecord:
     error: str | None = None
     cache_key: str | None = None
     django: str = NEWEST  # the series the run used: "4.2", "5.2" (runbook.django_versions)
-    # With --preload: how many `python manage.py …` ran in a fork, and how many as real processes.
+    # How `python manage.py …` ran: forks of a preloaded process (runbook.preload; `validate`'s
+    # default), or real processes for every command (`validate --no-preload`, `run`, operator mode).
+    mode: Mode = "processes"
+    # When preloaded: how many commands ran in a fork, and how many the server sent to real processes.
     preload: dict[str, int] | None = None
 
     @property
@@ -54,6 +62,8 @@ class RunRecord:
         data = json.loads(text)
         data.pop("generated_by", None)
         data["cells"] = [CellRecord(**c) for c in data.get("cells", [])]
+        if data.setdefault("mode", "processes") not in MODES:  # before the field existed: real processes
+            raise ValueError(f"unknown mode {data['mode']!r}: one of {', '.join(MODES)}")
         return cls(**data)
 
 

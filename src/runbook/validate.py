@@ -49,7 +49,7 @@ class Settings:
     progress: Callable[[TextIO], Progress]
     cell_timeout: float
     run_timeout: float
-    preload: bool = False
+    preload: bool = True  # `python manage.py …` in forks of a preloaded process (runbook.preload)
 
 
 def server_versions(engines: list[str]) -> dict[str, str]:
@@ -66,21 +66,23 @@ def server_versions(engines: list[str]) -> dict[str, str]:
 def validate(
     runbooks: list[Runbook], engines: list[str], *, records_dir: Path, executed_dir: Path,
     progress: Callable[[TextIO], Progress], jobs: int = 1, use_cache: bool = True,
-    cell_timeout: float, run_timeout: float, out: TextIO, preload: bool = False,
+    cell_timeout: float, run_timeout: float, out: TextIO, preload: bool = True,
     djangos: tuple[str, ...] = (NEWEST,),
 ) -> tuple[int, int]:
-    """Validate each runbook on each engine and Django version; print as it goes; return (passed, failed)."""
+    """Validate each runbook on each engine and Django version; print as it goes; return (passed, failed).
+
+    ``preload`` False: every command a real process (``--no-preload``). The mode is part of each
+    record's key, so a record of the other mode is run again, never reused."""
     settings = Settings(records_dir, executed_dir, progress, cell_timeout, run_timeout, preload)
     inputs = cache.Inputs()
     versions = server_versions(engines)
+    mode = "preloaded" if preload else "processes"
     passed = failed = 0
     todo: list[Job] = []
     for django in djangos:
         for engine in engines:
             for runbook in runbooks:
-                key = inputs.key(runbook, engine, versions[engine], django)
-                if preload:  # not yet the published mode: its records never pass for those of real processes
-                    key += "+preload"
+                key = inputs.key(runbook, engine, versions[engine], mode, django)
                 previous = _previous(runbook.slug, engine, django, settings.records_dir) if use_cache else None
                 if previous is not None and previous.passed and previous.cache_key == key:
                     print(f"✓ cached: {runbook.slug} on {engine}, Django {django}", file=out, flush=True)

@@ -1,5 +1,5 @@
 """Every runbook validated once per engine per session, on every Django version, with `runbook
-validate` as CI runs it."""
+validate` as CI runs it (preloaded, the default)."""
 from __future__ import annotations
 
 import subprocess

@@ -2,8 +2,9 @@
 prints the same output (after the records' normalisation), ends with the same exit code and outcome
 whether `python manage.py …` runs in a fork of the preload server or as a real process.
 
-The real-process side is the session's `runbook validate` (shared with the other runbook tests);
-the preloaded side is `runbook validate --preload`. Side effects show in the outputs: the runbooks'
+The preloaded side is the session's `runbook validate` (preloaded by default, as CI publishes it;
+shared with the other runbook tests); the real-process side is `runbook validate --no-preload`.
+Side effects show in the outputs: the runbooks'
 checks print row counts and per-table digests of the values, `git status` and the files they read.
 The preloaded run must actually have forked (otherwise the comparison proves nothing); the commands
 the server sends to real processes (standard input from a file: `dbshell < dump.sql` on MariaDB)
@@ -18,6 +19,7 @@ import sys
 import pytest
 
 from runbook import notebooks, records
+from runbook.django_versions import NEWEST, VERSIONS
 
 from ..conftest import REPO, require_server
 from .conftest import validated_records
@@ -58,33 +60,40 @@ def same_judgement(cell, real, preloaded) -> bool:
 
 
 @pytest.fixture(scope="session")
-def preloaded_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("preloaded-records")
+def real_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("real-process-records")
 
 
-_preloaded: dict[str, subprocess.CompletedProcess] = {}
+_real: dict[tuple[str, str], subprocess.CompletedProcess] = {}
 
 
-def preloaded_records(engine: str, folder) -> subprocess.CompletedProcess:
-    if engine not in _preloaded:
-        _preloaded[engine] = subprocess.run(
-            [sys.executable, "-m", "runbook.cli", "validate", "--preload", "--engine", engine, "--records", str(folder)],
+def real_process_records(engine: str, django: str, folder) -> subprocess.CompletedProcess:
+    if (engine, django) not in _real:
+        _real[engine, django] = subprocess.run(
+            [sys.executable, "-m", "runbook.cli", "validate", "--no-preload", "--engine", engine, "--django", django,
+             "--records", str(folder)],
             cwd=REPO, capture_output=True, text=True, timeout=1800,
         )
-    return _preloaded[engine]
+    return _real[engine, django]
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "mariadb"])
+# Every engine with the newest Django, and the other version on SQLite: the preload server is that
+# version's Python, the same code; running every pair twice would double the suite's longest part.
+PAIRS = [(engine, NEWEST) for engine in ("sqlite", "postgresql", "mariadb")] + [("sqlite", v) for v in VERSIONS if v != NEWEST]
+
+
+@pytest.mark.parametrize(("engine", "django"), PAIRS, ids=[f"{e}-django-{d}" for e, d in PAIRS])
 @pytest.mark.parametrize("slug", [r.slug for r in notebooks.all_runbooks()])
-def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, records_dir, preloaded_dir):
+def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, django, records_dir, real_dir):
     require_server(engine)
-    real_proc = validated_records(engine, records_dir)
-    preloaded_proc = preloaded_records(engine, preloaded_dir)
-    real = records.load(slug, engine, records_dir)
-    preloaded = records.load(slug, engine, preloaded_dir)
+    preloaded_proc = validated_records(engine, records_dir)
+    real_proc = real_process_records(engine, django, real_dir)
+    real = records.load(slug, engine, real_dir, django)
+    preloaded = records.load(slug, engine, records_dir, django)
     assert real is not None and real.passed, f"real processes: {real and real.error}\n{real_proc.stdout[-3000:]}"
     assert preloaded is not None, f"no preloaded record:\n{preloaded_proc.stdout[-3000:]}\n{preloaded_proc.stderr[-3000:]}"
-    assert real.preload is None
+    assert (real.mode, real.preload) == ("processes", None)
+    assert preloaded.mode == "preloaded", "the default validation (the published records) did not preload"
     assert preloaded.preload and preloaded.preload["forked"] > 0, f"nothing was forked: {preloaded.preload}"
     cells = notebooks.find(slug).cells_by_id
     differences = [

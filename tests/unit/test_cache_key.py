@@ -36,7 +36,8 @@ def world(tmp_path, make_runbook, monkeypatch):
 
     w = World()
     w.project, w.constraints, w.runner, w.runbook = project, constraints, runner, rb
-    w.key = lambda engine="sqlite", server="3.40": cache.cache_key(rb, engine, server, cache.Inputs(project, constraints))
+    w.key = lambda engine="sqlite", server="3.40", mode="preloaded": cache.cache_key(
+        rb, engine, server, mode, cache.Inputs(project, constraints))
     return w
 
 
@@ -47,6 +48,21 @@ def test_the_key_is_stable(world):
 
 def test_the_engine_and_its_server_version_count(world):
     assert len({world.key(), world.key(engine="postgresql"), world.key(server="3.41")}) == 3
+
+
+def test_the_mode_counts_and_must_be_one_of_the_two(world):
+    assert world.key(mode="preloaded") != world.key(mode="processes")
+    with pytest.raises(ValueError, match="unknown mode 'preload'"):
+        world.key(mode="preload")
+
+
+def test_a_record_is_fresh_only_in_the_mode_it_names(world):
+    inputs = cache.Inputs(world.project, world.constraints)
+    record = record_for(world, world.key(mode="processes"))
+    record.mode = "processes"
+    assert cache.is_fresh(record, world.runbook, inputs)
+    record.mode = "preloaded"  # the same key, claimed for the other mode
+    assert not cache.is_fresh(record, world.runbook, inputs)
 
 
 @pytest.mark.parametrize("change", [
@@ -171,7 +187,8 @@ def test_the_default_inputs_are_the_repositorys():
 
 
 def record_for(world, key, server="3.40", engine="sqlite"):
-    return RunRecord("probe", engine, "passed", "2026-01-01T00:00:00+00:00", 1.0, {engine: server}, cache_key=key)
+    return RunRecord("probe", engine, "passed", "2026-01-01T00:00:00+00:00", 1.0, {engine: server}, cache_key=key,
+                     mode="preloaded")
 
 
 def test_a_record_is_fresh_while_its_key_matches(world):
@@ -223,10 +240,11 @@ def test_the_runbook_digest_is_of_code_cells_and_runbook_metadata(tmp_path):
 
 def test_the_key_is_the_digest_of_its_parts(world):
     inputs = cache.Inputs(world.project, world.constraints)
-    assert cache.KEY_FORMAT == "2"
-    assert world.key("postgresql", "15.1") == sha256_of_json({
-        "format": "2", "runbook": cache.runbook_digest(world.runbook.path), "project": inputs.project,
-        "django": "5.2", "dependencies": inputs.dependencies, "runner": inputs.runner, "engine": "postgresql", "server": "15.1",
+    assert cache.KEY_FORMAT == "3"
+    assert world.key("postgresql", "15.1", "processes") == sha256_of_json({
+        "format": cache.KEY_FORMAT, "runbook": cache.runbook_digest(world.runbook.path), "project": inputs.project,
+        "django": "5.2", "dependencies": inputs.dependencies, "runner": inputs.runner, "engine": "postgresql",
+        "server": "15.1", "mode": "processes",
     })
     assert inputs.dependencies == sha256_of_json({"constraints": "django==5.2.19\n",
                                                    "installed": {"django": "5.2.19", "finflo": "2.0.44"}})

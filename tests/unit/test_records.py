@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from runbook import records
 from runbook.records import CellRecord, RunRecord
 
@@ -32,6 +34,21 @@ def test_an_older_record_without_generated_by_or_cells_loads():
     data = json.loads(a_record().to_json())
     del data["generated_by"], data["cells"]
     assert RunRecord.from_json(json.dumps(data)) == a_record(cells=[])
+
+
+def test_a_record_names_its_mode_and_one_from_before_the_field_was_of_real_processes():
+    preloaded = a_record(mode="preloaded", preload={"forked": 3, "real": 1})
+    assert RunRecord.from_json(preloaded.to_json()) == preloaded
+    data = json.loads(a_record().to_json())
+    del data["mode"]
+    assert RunRecord.from_json(json.dumps(data)).mode == "processes"
+
+
+def test_a_record_of_an_unknown_mode_is_refused():
+    data = json.loads(a_record().to_json())
+    data["mode"] = "preload"
+    with pytest.raises(ValueError, match="unknown mode 'preload'"):
+        RunRecord.from_json(json.dumps(data))
 
 
 def test_passed_and_cell_lookup():

@@ -31,3 +31,16 @@ def ci_note(engine: str) -> str:
     return (f'!!! note "No {name} output in this build"\n\n'
             f"    This build has no {name} record (`runbook validate --engine {engine}` makes one); the "
             "published site is built only when every engine passed.")
+
+
+def mode(record: RunRecord) -> str:
+    """How the record's commands ran: "preloaded (230 forked, 3 real processes)" or "real processes"."""
+    if record.mode == "preloaded":
+        counts = record.preload or {}
+        return f"preloaded ({counts.get('forked', 0)} forked, {counts.get('real', 0)} real processes)"
+    return "real processes"
+
+
+def mode_phrase(record: RunRecord) -> str:
+    """The same, for the end of a status line: "with preloaded commands", "with every command a real process"."""
+    return "with preloaded commands" if record.mode == "preloaded" else "with every command a real process"
