@@ -26,7 +26,7 @@ class CellRecord:
 class RunRecord:
     runbook: str
     engine: str
-    outcome: str  # passed | failed
+    outcome: str  # passed | failed | stopped (RunOptions.stop_after: tests only, never saved)
     started: str
     duration: float
     versions: dict[str, str]
