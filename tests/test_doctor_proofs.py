@@ -101,12 +101,13 @@ def test_doctor_reports_each_state_the_runbook_reproduces(slug, engine):
     last = max(states, key=lambda s: runbook.cell(s.cell).index).cell
     record = run(runbook, RunOptions(engine=engine, inspect_after={s.cell: doctor(s) for s in states},
                                      stop_after=last))
-    assert record.outcome == "stopped", f"{slug} on {engine}: {record.error}"
-    problems = []
+    # A run that failed still reports the states it reached: the finding a cell's own check caught too.
+    problems = [] if record.outcome == "stopped" else [f"the run did not reach {last!r}: {record.error}"]
     for state in states:
         report = reports.get(state.cell)
         if report is None:
-            problems.append(f"after {state.cell!r}: doctor never ran (the cell did not run on {engine})")
+            problems.append(f"after {state.cell!r}: doctor never ran (the run ended before, or the cell does not "
+                            f"run on {engine})")
             continue
         found = {f["kind"]: f["page"] for f in report["findings"]}
         if found != state.findings or report["exit"] != (1 if state.findings else 0):
