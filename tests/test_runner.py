@@ -206,6 +206,45 @@ def _tree_snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+# -- inspecting the state a cell left (RunOptions.inspect_after, stop_after) -------------------
+
+def test_inspect_after_sees_the_project_and_database_a_cell_left_and_stop_after_ends_the_run(tmp_path):
+    seen = []
+
+    def inspect(state):
+        # The state exists while the function runs: the cell's file and the migrated database.
+        tables = subprocess.run([sys.executable, "manage.py", "showmigrations", "accounts"], cwd=state.project,
+                                env={**os.environ, "DATABASE_URL": state.database_url}, capture_output=True, text=True)
+        seen.append((state.cell, (state.project / "marker").read_text(), tables.stdout))
+
+    record = run_cells(tmp_path, [
+        cell("write", "!echo one > marker"),
+        cell("migrate", "!python manage.py migrate -v0"),
+        cell("rewrite", "!echo two > marker"),
+        cell("after", "!echo never"),
+    ], inspect_after={"write": inspect, "migrate": inspect, "rewrite": inspect}, stop_after="rewrite")
+    assert [(cell_id, marker) for cell_id, marker, _ in seen] == [
+        ("write", "one\n"), ("migrate", "one\n"), ("rewrite", "two\n")]
+    assert "[ ] 0001_initial" in seen[0][2] and "[X] 0001_initial" in seen[1][2]
+    assert record.outcome == "stopped" and not record.passed
+    assert outcomes(record) == {"parameters": "passed", "setup": "passed", "write": "passed", "migrate": "passed",
+                                "rewrite": "passed", "after": "not-run"}
+
+
+def test_an_inspection_that_fails_ends_the_run_and_reaches_the_caller(tmp_path):
+    def inspect(state):
+        raise AssertionError(f"wrong state after {state.cell}")
+
+    with pytest.raises(AssertionError, match="wrong state after first"):
+        run_cells(tmp_path, [cell("first", "!echo 1"), cell("second", "!echo 2")], inspect_after={"first": inspect})
+
+
+@pytest.mark.parametrize("options", [{"stop_after": "nope"}, {"inspect_after": {"nope": print}}])
+def test_a_misspelt_cell_to_inspect_or_stop_after_is_bad_input(tmp_path, options):
+    with pytest.raises(BadInput, match="has no cell 'nope'"):
+        run_cells(tmp_path, [cell("only", "!echo 1")], **options)
+
+
 # -- parameters, records, the executed notebook ------------------------------------------------
 
 def test_parameters_are_injected_after_the_parameters_cell(tmp_path):

@@ -232,6 +232,20 @@ def test_circular_dependency_page_shows_the_error_and_the_edits(site):
     assert "migration-graph-cycle.svg" in explanation and "run_before" in explanation
 
 
+def test_home_page_shows_doctors_report_from_the_circular_dependency_cell(site, records):
+    """The transcript is the `doctor` cell's recorded output, not text typed into docs/index.md."""
+    from runbook import records as run_records
+
+    home = (site / "index.html").read_text()
+    assert 'runbook doctor --project . --database-url "$DATABASE_URL"' in console_commands(home)
+    recorded = run_records.load("circular-dependency", "sqlite", records).cell("doctor")
+    assert recorded.outcome == "expected-failure" and "[cycle]" in recorded.output
+    shown = html.unescape(re.sub(r"<[^>]+>", "", home))
+    for line in recorded.output.strip().splitlines():
+        assert line.strip() in shown, f"the home page lacks the recorded line {line!r}"
+    assert "runbook doctor" not in (DOCS / "index.md").read_text().replace("`runbook doctor`", "")
+
+
 def test_migration_graph_is_drawn_from_django(site):
     cycle = (site / "assets" / "generated" / "migration-graph-cycle.svg").read_text()
     fixed = (site / "assets" / "generated" / "migration-graph.svg").read_text()

@@ -62,6 +62,23 @@ class RunOptions:
     # Serve `python manage.py …` from a preloaded process (runbook.preload): `validate` asks for it;
     # never with `project` (a user's project runs real processes only).
     preload: bool = False
+    # For tests that prove something against the state a cell leaves (tests/test_doctor_proofs.py):
+    # after the cell of each id has run as it declares, its function gets the run's RunState, while
+    # the project copy and the databases still exist; an exception it raises ends the run and goes
+    # to the caller. `stop_after`: no cell after that one runs (the record's outcome is "stopped").
+    inspect_after: dict[str, Callable[["RunState"], None]] = field(default_factory=dict)
+    stop_after: str | None = None
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where a run's state is, for an ``inspect_after`` function: the project and its databases."""
+
+    cell: str  # the id of the cell that just ran
+    engine: str
+    project: Path
+    database_url: str
+    throwaway_database_urls: dict[str, str]  # the runbook's metadata `databases`, by name
 
 
 class Progress:
@@ -78,6 +95,8 @@ class Progress:
 def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None) -> RunRecord:
     """Execute ``runbook``; return its record (failed runs too). Raises BadInput before changing anything."""
     progress = progress or Progress()
+    for cell_id in [*options.inspect_after, *([options.stop_after] if options.stop_after else [])]:
+        runbook.cell(cell_id)  # a misspelt id is bad input, not a run that never stops or inspects
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"runbook-{runbook.slug}-")))
         project = _prepare_project(options.project, tmp)
@@ -185,6 +204,7 @@ class _Execution:
         self.operator = options.project is not None
         for folder, name in (self.environment.folders().items() if self.environment else ()):
             self.replacements.setdefault(folder, name)
+        self.extra = extra or {}
         for name, db in (extra or {}).items():
             self.replacements[db.name] = f"<{name}-database>"
         self.injected = injected_values(project, database, extra or {}, options.parameters)
@@ -282,7 +302,16 @@ class _Execution:
             self.progress.cell_finished(cell, cell_record)
             if cell_record.outcome in ("failed", "timeout"):
                 raise RunbookFailed(self._where(cell, cell_record.error or "failed"))
+            if cell.id in self.options.inspect_after:
+                self.options.inspect_after[cell.id](self._state(cell))
+            if cell.id == self.options.stop_after:
+                record.outcome, record.error = "stopped", f"stopped after cell {cell.id!r} (RunOptions.stop_after)"
+                break
         self._current = None
+
+    def _state(self, cell: Cell) -> RunState:
+        return RunState(cell.id, self.engine, self.project, self.database.url,
+                        {name: db.url for name, db in self.extra.items()})
 
     _current: Cell | None = None
 

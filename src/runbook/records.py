@@ -31,7 +31,7 @@ MODES: tuple[Mode, ...] = ("preloaded", "processes")
 class RunRecord:
     runbook: str
     engine: str
-    outcome: str  # passed | failed
+    outcome: str  # passed | failed | stopped (RunOptions.stop_after: tests only, never saved)
     started: str
     duration: float
     versions: dict[str, str]
