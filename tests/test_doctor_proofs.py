@@ -99,8 +99,10 @@ def test_doctor_reports_each_state_the_runbook_reproduces(slug, engine):
         return inspect
 
     last = max(states, key=lambda s: runbook.cell(s.cell).index).cell
+    # Preloaded, as `runbook validate` makes the published records (tests/runbooks/test_preload_fidelity.py
+    # proves the commands print and do the same either way): the proofs cost a third of the time.
     record = run(runbook, RunOptions(engine=engine, inspect_after={s.cell: doctor(s) for s in states},
-                                     stop_after=last))
+                                     stop_after=last, preload=True))
     # A run that failed still reports the states it reached: the finding a cell's own check caught too.
     problems = [] if record.outcome == "stopped" else [f"the run did not reach {last!r}: {record.error}"]
     for state in states:
