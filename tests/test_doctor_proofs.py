@@ -74,7 +74,7 @@ STATES: dict[str, list[State]] = {
         # Payment named in WORK_MODEL, before the data migration: no Flowmodel row, a payment without workflow.
         State("add-work-model", {"work-model-without-flowmodel": REGISTER_THE_MODEL,
                                  "rows-without-workflows": REGISTER_THE_MODEL}),
-        State("every-payment-has-a-workflow"),  # the procedure done
+        State("every-row-has-a-workflow"),  # the procedure done
     ],
     "reset-database": [
         State("check-finflo"),  # the procedure done: reset and migrated
