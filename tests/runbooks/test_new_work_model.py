@@ -54,7 +54,7 @@ def test_every_demonstration_fails_closed_outside_the_sample():
 
 def test_the_data_migration_uses_historical_models_batches_and_no_receiver():
     source = notebooks.find("new-work-model").cell("write-data-migration").source
-    for needed in ('apps.get_model("transaction", "Payment")', "using(db)", "atomic = False",
+    for needed in ('apps.get_model("{work_app}", "{work_model}")', "using(db)", "atomic = False",
                    "with transaction.atomic(using=db):  # one transaction per batch", "[:BATCH_SIZE]",
                    'description="SUBMIT", model=flowmodel', "migrations.RunPython.noop"):
         assert needed in source, needed
