@@ -51,6 +51,7 @@ def world(tmp_path_factory):
     raw = (runbooks / "dupes.ipynb").read_text()  # nbformat itself would rename the duplicate
     (runbooks / "dupes.ipynb").write_text(raw.replace('"id": "other"', '"id": "same"'))
     write_runbook(runbooks, "oracle-cell", [cell("x", "!echo 1", engines=["oracle"])])
+    write_runbook(runbooks, "old-django-cell", [cell("x", "!echo 1", django=["1.11"])])
     write_runbook(runbooks, "loose-meta", [cell("x", "!echo 1", output="1", stdout="1")])
     write_runbook(runbooks, "loose-expect", [cell("x", "!echo 1", output="1")])
     raw = (runbooks / "loose-expect.ipynb").read_text()
@@ -84,12 +85,15 @@ CASES = {
     "unknown engine in a cell": (
         ["run", "oracle-cell"],
         "error: runbook oracle-cell.ipynb, cell 'x': unknown engine in runbook.engines ['oracle'] (known: sqlite, postgresql, mariadb)"),
+    "unknown Django version in a cell": (
+        ["run", "old-django-cell"],
+        "error: runbook old-django-cell.ipynb, cell 'x': unknown Django series in runbook.django ['1.11'] (known: 4.2, 5.2)"),
     "unknown expectation": (
         ["run", "loose-expect"],
         "error: runbook loose-expect.ipynb, cell 'x': runbook.expect takes only 'exit' and 'output', got {{'output': '1', 'stdout': '1'}}"),
     "unknown cell metadata": (
         ["run", "loose-meta"],
-        "error: runbook loose-meta.ipynb, cell 'x': unknown runbook metadata ['stdout'] (known: destructive, engines, expect, hidden, interactive, needs, role, timeout, writes)"),
+        "error: runbook loose-meta.ipynb, cell 'x': unknown runbook metadata ['stdout'] (known: destructive, django, engines, expect, hidden, interactive, needs, role, timeout, writes)"),
     "timeout that is not a number": (
         ["run", "bad-timeout"],
         "error: runbook bad-timeout.ipynb, cell 'x': runbook.timeout must be a positive number of seconds, got 'soon'"),
