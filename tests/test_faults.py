@@ -78,8 +78,8 @@ def test_the_kernel_dying_mid_run_fails_it_cleanly(tmp_path, engine):
     assert record["outcome"] == "failed" and record["error"] == message
     assert {c["id"]: c["outcome"] for c in record["cells"]} == {
         "parameters": "passed", "setup": "passed", "migrate": "passed", "die": "failed", "after": "not-run"}
-    assert (REPO / ".runbook" / "executed" / f"fault-kernel-{engine}.ipynb").is_file()
-    (REPO / ".runbook" / "executed" / f"fault-kernel-{engine}.ipynb").unlink()
+    assert (REPO / ".runbook" / "executed" / f"fault-kernel-{engine}-django-5.2.ipynb").is_file()
+    (REPO / ".runbook" / "executed" / f"fault-kernel-{engine}-django-5.2.ipynb").unlink()
     assert leftovers("fault-kernel") == []
 
 
@@ -304,6 +304,6 @@ def test_two_validations_at_once_do_not_collide(tmp_path):
             record = json.loads((tmp_path / f"records-{i}" / "fault-twice" / "django-5.2" / f"{engine}.json").read_text())
             assert record["outcome"] == "passed"
     for engine in ("sqlite", "postgresql"):
-        nbformat.read(REPO / ".runbook" / "executed" / f"fault-twice-{engine}.ipynb", as_version=4)  # whole
-        (REPO / ".runbook" / "executed" / f"fault-twice-{engine}.ipynb").unlink()
+        nbformat.read(REPO / ".runbook" / "executed" / f"fault-twice-{engine}-django-5.2.ipynb", as_version=4)  # whole
+        (REPO / ".runbook" / "executed" / f"fault-twice-{engine}-django-5.2.ipynb").unlink()
     assert leftovers("fault-twice") == []

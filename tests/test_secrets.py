@@ -98,7 +98,8 @@ def test_canaries_reach_no_record_notebook_or_page(tmp_path):
         executed = tmp_path / "executed"
         executed.mkdir()
         for engine in ("postgresql", "sqlite"):
-            shutil.move(REPO / ".runbook" / "executed" / f"canary-{engine}.ipynb", executed)
+            for django in ("4.2", "5.2"):  # every version, each with its own environment's paths to scrub
+                shutil.move(REPO / ".runbook" / "executed" / f"canary-{engine}-django-{django}.ipynb", executed)
         shutil.move(operator_nb, executed)
 
         site = _build_site_with_a_canary_page(tmp_path, runbooks, records, env)

@@ -56,6 +56,8 @@ _READS_ONLY = [re.compile(p) for p in (
     r"python manage\.py dumpdata\b[^>|;&]*(> \"\$BACKUP_DIR/[\w.-]+\")?",
     r"git (status|ls-files|diff|log|show)\b[^>|;&]*",
     r"(grep|ls|cat|head|tail|wc|test|diff|echo)\b[^>|;&]*",
+    # Read-only by design: tests/test_doctor.py checksums the project and every table around each call.
+    r"runbook doctor\b[^>|;&]*",
     # A shell one-liner that only reads: nothing in it creates, saves, deletes or writes SQL.
     r"python manage\.py shell (-v 0 )?-c \"(?![^\"]*(create|save|delete|update|bulk_|call_command|setattr"
     r"|INSERT|UPDATE|DELETE|DROP|ALTER|TRUNCATE|CREATE))[^\"]*\"( > \"\$BACKUP_DIR/[\w.-]+\")?",
