@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from runbook import databases, notebooks
+from runbook.django_versions import NEWEST
 from runbook.executor import copy_sample_project
 
 from .conftest import REPO
@@ -256,19 +257,23 @@ def reader_steps(runbook: notebooks.Runbook, engine: str, path: str | None = Non
     """The page's procedure: its procedure and check cells in order, without the runner's plumbing.
 
     ``path`` picks one of the circular page's two procedures: "restore" or "regenerate"."""
-    cells = [c for c in runbook.operator_cells if not c.is_parameters and not c.hidden and c.runs_on(engine)]
+    # The reader's venv has the lock's Django (the newest): a step only another version needs is not theirs.
+    cells = [c for c in runbook.operator_cells
+             if not c.is_parameters and not c.hidden and c.runs_on(engine) and c.runs_with(NEWEST)]
     if path is not None:
         start = [c.id for c in cells].index(CIRCULAR_REGENERATE_STARTS)
         cells = cells[:start] if path == "restore" else cells[start:]
     return cells
 
 
-def edit_as_shown(reader: Reader, cell: notebooks.Cell) -> Step:
-    """The reader's editor: find the BEFORE text once in the file, put the AFTER text in its place."""
+def edit_as_shown(reader: Reader, cell: notebooks.Cell, shown: dict) -> Step:
+    """The reader's editor: find the BEFORE text once in the file, put the AFTER text in its place
+    (with the page's names: ``shown``, the runbook's defaults, fill any ``{parameter}``)."""
     call = ast.parse(cell.source).body[0].value
     assert isinstance(call, ast.Call) and call.func.id == "replace_in_file", cell.id
     values = dict(zip(("path", "old", "new"), (ast.literal_eval(a) for a in call.args)))
     values.update({k.arg: ast.literal_eval(k.value) for k in call.keywords})
+    values = {key: notebooks.fill(value, shown) for key, value in values.items()}
     file = reader.project / values["path"]
     text = file.read_text() if file.is_file() else ""
     found = text.count(values["old"])
@@ -292,7 +297,7 @@ def follow(reader: Reader, runbook: notebooks.Runbook, engine: str, drop_last_pr
             reader.steps_before_the_drop = list(reader.steps)
             continue
         if "replace_in_file(" in cell.source:
-            reader.steps.append(edit_as_shown(reader, cell))
+            reader.steps.append(edit_as_shown(reader, cell, runbook.defaults))
         else:
             for command in cell.commands_with(runbook.defaults):
                 result = reader.bash(command)
@@ -398,7 +403,8 @@ print(exists)
 
 
 def _recent_change(reader: Reader) -> None:
-    step = edit_as_shown(reader, notebooks.find("rollback-migrations").cell("add-due-on"))
+    rollback = notebooks.find("rollback-migrations")
+    step = edit_as_shown(reader, rollback.cell("add-due-on"), rollback.defaults)
     assert step.as_shown, step.output
     reader.test_python("manage.py", "makemigrations", "transaction")
     reader.test_python("manage.py", "migrate", "-v", "0")
