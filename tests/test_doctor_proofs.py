@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 
 from runbook import databases, notebooks
-from runbook.errors import BadInput
 from runbook.executor import RunOptions, RunState, run
+
+from .conftest import require_server
 
 RUNBOOK = str(Path(sys.executable).parent / "runbook")
 
@@ -88,7 +89,7 @@ STATES: dict[str, list[State]] = {
 @pytest.mark.parametrize("engine", databases.ENGINES)
 @pytest.mark.parametrize("slug", STATES)
 def test_doctor_reports_each_state_the_runbook_reproduces(slug, engine):
-    _server_or_fail(engine)
+    require_server(engine, skip_outside_ci=False)  # a proof never passes by being skipped
     runbook = notebooks.find(slug)
     states = STATES[slug]
     reports: dict[str, dict] = {}
@@ -139,11 +140,3 @@ def _files(project: Path) -> dict[str, str]:
             for p in sorted(project.rglob("*")) if p.is_file() and ".git" not in p.parts}
 
 
-def _server_or_fail(engine: str) -> None:
-    """A proof on an engine whose server is unreachable fails: it never passes by being skipped."""
-    if engine == "sqlite":
-        return
-    try:
-        databases.Database(databases.SERVER_URLS[engine]).check_reachable()
-    except BadInput as exc:
-        pytest.fail(f"doctor's proofs need {engine}: {exc}")

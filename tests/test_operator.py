@@ -98,15 +98,23 @@ class Operator:
         return files
 
 
+@contextlib.contextmanager
+def own_database(engine: str, root: Path, tmp_path: Path, label: str):
+    """The URL of the operator's database on ``engine``: a file in ``root`` on SQLite, else a scratch
+    database dropped afterwards."""
+    if engine == "sqlite":
+        yield f"sqlite:///{root / 'own.sqlite3'}"
+        return
+    with databases.scratch_database(engine, tmp_path, label) as db:
+        yield db.url
+
+
 @pytest.fixture
 def operator(engine, tmp_path):
     root = tmp_path / "work"
     root.mkdir()
-    if engine == "sqlite":
-        yield _operator(root, f"sqlite:///{root / 'own.sqlite3'}")
-        return
-    with databases.scratch_database(engine, tmp_path, "operator") as db:
-        yield _operator(root, db.url)
+    with own_database(engine, root, tmp_path, "operator") as url:
+        yield _operator(root, url)
 
 
 def _operator(root: Path, url: str) -> Operator:

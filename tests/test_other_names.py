@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from runbook import databases
 from runbook.paths import SAMPLE_PROJECT
 from runbook.projectfiles import snapshot
 
 from .conftest import require_server
-from .test_operator import Operator
+from .test_operator import Operator, own_database
 
 # The project's own words for the sample's (whole words, in code, migrations, paths and settings).
 RENAMES = [("accounts", "people"), ("transaction", "ledger"), ("Invoice", "Bill"), ("invoice", "bill"),
@@ -128,11 +127,8 @@ def engine(request) -> str:
 def other(engine, tmp_path):
     root = tmp_path / "work"
     root.mkdir()
-    if engine == "sqlite":
-        yield make_other_names_project(root, f"sqlite:///{root / 'own.sqlite3'}")
-        return
-    with databases.scratch_database(engine, tmp_path, "othernames") as db:
-        yield make_other_names_project(root, db.url)
+    with own_database(engine, root, tmp_path, "othernames") as url:
+        yield make_other_names_project(root, url)
 
 
 def _sample_names(text: str) -> list[str]:
