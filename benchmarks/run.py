@@ -350,6 +350,8 @@ def python_cell(cell: notebooks.Cell, values: dict[str, object]) -> str:
     """A Python cell as a program: the parameters defined, IPython's magics left out (``%load_ext
     runbook.shell`` only makes ``!`` lines run in bash, which the script does anyway)."""
     source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("%"))
+    if cell.edit is not None:  # an edit's `{name}`s are filled in as the kernel's replace_in_file fills them
+        source = "replace_in_file({!r}, {!r}, {!r})".format(*cell.edit_with(values))
     imports = ("from runbook.shell import replace_in_file\nnamespace['replace_in_file'] = replace_in_file"
                if "replace_in_file" in source else "")
     return _PYTHON_CELL.format(values=values, imports=imports, source=source, name=f"<cell {cell.id}>",
