@@ -21,9 +21,9 @@ import yaml
 from runbook import notebooks
 
 try:  # tests/ may or may not be a package (tests/test_browser.py imports this module either way)
-    from .session_records import SHARED_RECORDS
+    from .session_records import shared_records, validated_records
 except ImportError:
-    from session_records import SHARED_RECORDS
+    from session_records import shared_records, validated_records
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -44,10 +44,12 @@ def validate_records(base: Path) -> Path:
     records = base / "records"
     done = base / "records.done"
     if not done.exists():
-        # The runbooks' tests may have validated SQLite already this session: `validate` reuses each
-        # of those records whose cache key is current, and runs the rest.
-        for record in (base / SHARED_RECORDS).glob("*/django-*/sqlite.json"):
-            copy = records / record.relative_to(base / SHARED_RECORDS)
+        # The SQLite records the runbooks' tests share (validated now unless a worker did already),
+        # copied: `validate` reuses each whose cache key is current, and runs the rest.
+        shared = shared_records(base)
+        validated_records("sqlite", shared)
+        for record in shared.glob("*/django-*/sqlite.json"):
+            copy = records / record.relative_to(shared)
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(record, copy)
         result = subprocess.run(

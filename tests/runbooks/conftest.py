@@ -2,37 +2,19 @@
 validate` as CI runs it (preloaded, the default)."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from runbook import records
 from runbook.django_versions import VERSIONS
 from runbook.records import RunRecord
 
-from ..conftest import REPO, require_server
-from ..session_records import SHARED_RECORDS
-
-_validated: dict[str, object] = {}
+from ..conftest import require_server
+from ..session_records import shared_records, validated_records
 
 
 @pytest.fixture(scope="session")
 def records_dir(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / SHARED_RECORDS
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-def validated_records(engine: str, folder) -> None:
-    """Run every runbook on ``engine`` once, with every Django version; the records land in ``folder``."""
-    if engine not in _validated:
-        proc = subprocess.run(
-            [sys.executable, "-m", "runbook.cli", "validate", "--engine", engine, "--records", str(folder)],
-            cwd=REPO, capture_output=True, text=True, timeout=3600,  # 5 runbooks × 2 Django versions
-        )
-        _validated[engine] = proc
-    return _validated[engine]
+    return shared_records(tmp_path_factory.getbasetemp())
 
 
 # Every runbook on every engine with every Django version, each its own record.
