@@ -11,7 +11,7 @@ sample project (sampleproject/) and the records of the last `runbook validate`
     {{ edit("slug", "cell") }}            a replace_in_file cell as BEFORE/AFTER tabs
     {{ file_excerpt("path", start="regex", end="regex") }}  lines of a sample-project file
     {{ status("slug") }}                  where and when the runbook was validated, and a download
-    {{ operator_box("slug") }}            one line: the `runbook plan` line for the reader's own project
+    {{ operator_box("slug") }}            the `runbook plan` line for the reader's own project (one per procedure)
     {{ runbook_commands() }}              every page's `runbook plan`/`run` lines (reference/runbook.md)
     {{ commands_reference() }}, {{ error_index() }}, {{ status_table() }}  the reference and status pages
     {{ benchmark_results() }}             the committed benchmarks/last-results.json: table and SVG chart

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import nbformat
 import pytest
 
 from runbook.executor import copy_sample_project
+from runbook.paths import RUNBOOKS
 
 from .conftest import REPO
 from .notebook_builder import cell, write_runbook
@@ -61,11 +63,20 @@ def world(tmp_path_factory):
     del nb.metadata["runbook"]
     nbformat.write(nb, runbooks / "no-metadata.ipynb")
     (runbooks / "empty.ipynb").write_text("")
+    # The circular page's runbook, with its two procedures, beside runbooks that have one.
+    shutil.copy(RUNBOOKS / "circular-dependency.ipynb", runbooks)
+    write_runbook(runbooks, "stray-procedure", [cell("x", "!echo 1", procedure="committed")])
     (base / "a-file").write_text("not a folder\n")
     return base
 
 
 SQLITE = "sqlite:///{base}/own.sqlite3"
+# What `runbook plan/run circular-dependency` without --procedure (or with a wrong one) says to choose from.
+CIRCULAR_CHOICES = ("--procedure committed if the deleted migrations were committed (restores them from git, then "
+                    "deletes the regenerated files git never had), or --procedure never-committed if they were never "
+                    "committed (makes them again, then splits what needs finflo out of the user app's first "
+                    "migration; proven on the sample project's models only); nothing was changed")
+OWN = ["--project", "{base}/own", "--database-url", SQLITE, "--backup-dir", "{base}/audit"]
 CASES = {
     "unknown parameter": (
         ["run", "greet", "-p", "greting=hi"],
@@ -93,7 +104,7 @@ CASES = {
         "error: runbook loose-expect.ipynb, cell 'x': runbook.expect takes only 'exit' and 'output', got {{'output': '1', 'stdout': '1'}}"),
     "unknown cell metadata": (
         ["run", "loose-meta"],
-        "error: runbook loose-meta.ipynb, cell 'x': unknown runbook metadata ['stdout'] (known: destructive, django, engines, expect, hidden, interactive, needs, role, timeout, writes)"),
+        "error: runbook loose-meta.ipynb, cell 'x': unknown runbook metadata ['stdout'] (known: destructive, django, engines, expect, hidden, interactive, needs, procedure, role, timeout, writes)"),
     "timeout that is not a number": (
         ["run", "bad-timeout"],
         "error: runbook bad-timeout.ipynb, cell 'x': runbook.timeout must be a positive number of seconds, got 'soon'"),
@@ -131,6 +142,28 @@ CASES = {
         ["run", "wipe", "--project", "{base}/own", "--allow-destructive", "--database-url", SQLITE,
          "--backup-dir", "{base}/a-file/backups"],
         "error: --backup-dir {base}/a-file/backups: {base}/a-file is not a folder"),
+    "a runbook with alternatives run without --procedure": (
+        ["run", "circular-dependency", *OWN, "--allow-destructive", "--yes"],
+        "error: runbook 'circular-dependency' has 2 alternative procedures, one per situation: choose one with "
+        + CIRCULAR_CHOICES),
+    "a runbook with alternatives planned without --procedure": (
+        ["plan", "circular-dependency", *OWN[:4]],
+        "error: runbook 'circular-dependency' has 2 alternative procedures, one per situation: choose one with "
+        + CIRCULAR_CHOICES),
+    "an unknown procedure": (
+        ["run", "circular-dependency", *OWN, "--procedure", "commited"],
+        "error: runbook 'circular-dependency' has no procedure 'commited': choose " + CIRCULAR_CHOICES),
+    "--procedure for a runbook without alternatives": (
+        ["run", "wipe", *OWN, "--allow-destructive", "--yes", "--procedure", "committed"],
+        "error: runbook 'wipe' has a single procedure: run it without --procedure; nothing was changed"),
+    "--procedure without --project": (
+        ["run", "circular-dependency", "--procedure", "committed"],
+        "error: --procedure chooses what runs against --project; without --project every cell runs on a copy of "
+        "the sample project, as `runbook validate` runs them"),
+    "a cell of a procedure the runbook does not declare": (
+        ["run", "stray-procedure"],
+        "error: runbook stray-procedure.ipynb, cell 'x': unknown procedure in runbook.procedure 'committed' (known: "
+        "none: the notebook metadata declares no 'procedures')"),
     "run timeout that is not a number": (
         ["run", "greet", "--run-timeout", "soon"], "error: argument --run-timeout: not a number: 'soon'"),
 }
@@ -149,10 +182,12 @@ def test_bad_input_changes_nothing(case, world):
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith(message), result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
+    if "procedure" in case:  # the whole message, exactly
+        assert result.stderr == message + "\n"
     assert result.stdout == ""
     assert snapshot(world / "own") == project_before
     assert repository() == repository_before
-    assert not (world / "own.sqlite3").exists()
+    assert not (world / "own.sqlite3").exists() and not (world / "audit").exists()
     assert not [p for p in (REPO / ".runbook" / "executed").glob("*.ipynb")
                 if p.name.split("-")[0] in {"greet", "wipe", "dupes", "oracle", "loose", "bad", "empty", "no"}]
 

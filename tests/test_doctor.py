@@ -165,9 +165,21 @@ def test_a_cycle_made_by_regenerating_the_migrations(project):
     found = kinds(report)
     assert "accounts.0001_initial" in found["cycle"]["evidence"][0]
     assert found["cycle"]["evidence"][0].startswith("Django: CircularDependencyError: ")
+    # git knows the committed migrations that were deleted and changed: they can be restored.
     assert found["cycle"]["page"] == "how-to/circular-dependency.md#if-the-deleted-migrations-were-committed"
-    assert found["cycle"]["plan"].startswith("runbook plan circular-dependency --project ")
+    assert found["cycle"]["plan"] == (f"runbook plan circular-dependency --project {project.path} --database-url "
+                                      f"{project.database_url} --procedure committed")  # the sample's app names
     assert report["not_checked"][0].endswith(": the migration graph does not load")
+    # Once the regenerated files are committed, git has nothing to restore them from.
+    _manage_git(project, "add", "-A")
+    _manage_git(project, "commit", "-qm", "regenerated")
+    found = kinds(Doctor(project)())
+    assert found["cycle"]["page"] == "how-to/circular-dependency.md#if-they-were-never-committed"
+    assert found["cycle"]["plan"].endswith(f" --database-url {project.database_url} --procedure never-committed")
+
+
+def _manage_git(project: Project, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=project.path, check=True)
 
 
 def test_finflo_without_migration_modules(project):
@@ -189,6 +201,7 @@ def test_conflicting_leaves(project):
     assert found["conflicting-leaves"]["evidence"][0].startswith("transaction: 0002_mine, 0002_theirs")
     assert found["conflicting-leaves"]["page"] == "how-to/circular-dependency.md#when-finflo-ships-a-new-migration"
     assert found["conflicting-leaves"]["plan"].startswith("runbook plan circular-dependency ")
+    assert found["conflicting-leaves"]["plan"].endswith(" --procedure never-committed")
 
 
 def test_a_migration_written_into_the_installed_package(project, tmp_path):

@@ -37,6 +37,9 @@ BACKUP_THEN_MIGRATE = "how-to/backup-and-restore.md#the-procedure"
 REGISTER_THE_MODEL = "how-to/new-work-model.md#register-the-model"
 RESET = "how-to/reset-database.md#reset-the-database"
 IRREVERSIBLE = "explanation/rollback-migrations.md#the-plan-says-irreversible"
+# The circular runbook's alternative procedure each section's plan runs (`runbook plan --procedure`).
+PROCEDURE_OF = {CIRCULAR_COMMITTED: "committed", CIRCULAR_NEVER_COMMITTED: "never-committed",
+                CIRCULAR_UPSTREAM: "never-committed"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ def test_doctor_reports_each_state_the_runbook_reproduces(slug, engine):
             f"runbook plan {f['page'].split('/')[1].split('.md')[0]} --project ")]
         if wrong_plans:
             problems.append(f"after {state.cell!r}: plans that are not their page's runbook: {wrong_plans}")
+        # The circular page's plans choose the procedure of the section they name, with the sample's
+        # app names (the runbook's defaults): no -p.
+        wrong_procedures = [f["plan"] for f in report["findings"] if f["page"] in PROCEDURE_OF
+                            and not f["plan"].endswith(f" --procedure {PROCEDURE_OF[f['page']]}")]
+        if wrong_procedures:
+            problems.append(f"after {state.cell!r}: plans without their section's --procedure: {wrong_procedures}")
     assert not problems, f"{slug} on {engine}:\n" + "\n".join(problems)
 
 

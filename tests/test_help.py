@@ -36,6 +36,9 @@ DESCRIBED = {
     ("run", "--backup-dir"): (f"{_tilde(paths.AUDIT_ROOT)}", lambda: paths.AUDIT_ROOT == Path.home() / ".runbook" / "runs"),
     ("run", "--output"): (f"{_tilde(paths.EXECUTED)}/<runbook>-<engine>.ipynb; with --project none",
                           lambda: cli.EXECUTED == paths.EXECUTED),
+    # A runbook without alternatives runs its procedure with no --procedure (and refuses one: test_bad_input.py).
+    ("run", "--procedure"): ("the runbook's only procedure", lambda: _only_procedure()),
+    ("plan", "--procedure"): ("the runbook's only procedure", lambda: _only_procedure()),
     # tests/test_doctor.py::test_a_project_without_finflo_gets_the_generic_checks runs it without --database-url.
     ("doctor", "--database-url"): ("the one the project's settings name, as they are", lambda: True),
     ("doctor", "--python"): ("the project's .venv, venv or env if it has one, else the Python runbook runs with",
@@ -49,6 +52,13 @@ DESCRIBED = {
     ("validate", "--no-cache"): ("reuse them", lambda: cli._parser().parse_args(["validate"]).no_cache is False),
     ("validate", "--no-preload"): ("--preload", lambda: cli._parser().parse_args(["validate"]).preload is True),
 }
+
+
+def _only_procedure() -> bool:
+    """Without --procedure a runbook that has no alternatives runs every procedure and check cell."""
+    runbook = notebooks.find("reset-database")
+    return not runbook.procedures and runbook.with_procedure(None).operator_cells == [
+        c for c in runbook.cells if c.role in ("procedure", "check") or c.is_parameters]
 
 
 def _documented() -> list[tuple[str, str, argparse.Action, str]]:

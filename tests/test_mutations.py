@@ -189,7 +189,7 @@ MUTANTS = [
            ["cell 'database-applied-old'", "on sqlite: CommandFailed: exit status 1"]),
     Mutant("a runbook command changes an app label",
            lambda c: c.notebook("circular-dependency", lambda nb: source_of(
-               nb, "makemigrations-links", "makemigrations accounts", "makemigrations acounts")),
+               nb, "makemigrations-links", "makemigrations {user_app}", "makemigrations acounts")),
            "validate circular-dependency",
            ["cell 'makemigrations-links' (python manage.py makemigrations acounts --name links_to_finflo) on sqlite: "
             "CommandFailed"]),

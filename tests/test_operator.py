@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook import databases, notebooks
+from runbook import databases, notebooks, restore
 from runbook.executor import RunOptions, copy_sample_project
 from runbook.operator_mode import _MIGRATES, operator_commands, run_on_project
 from runbook.projectfiles import snapshot
@@ -40,7 +41,8 @@ RUNBOOK = [str(Path(sys.executable).parent / "runbook")]
 NEW_WORK_MODEL = ["-p", "latest_migration=0001_initial", "-p", "migration_number=0002", "-p", "registered=transaction.Invoice",
                   "-p", "work_app=transaction", "-p", "work_model=Payment"]
 ARGS = {
-    "circular-dependency": ["--allow-destructive", "--yes"],
+    # Its page has two procedures; the plan and refusal tests take the one that makes migrations again.
+    "circular-dependency": ["--procedure", "never-committed", "--allow-destructive", "--yes"],
     "reset-database": ["--allow-destructive", "--yes"],
     "rollback-migrations": ["--allow-destructive", "--yes", "-p", "app=transaction", "-p", "target=0001_initial",
                             "-p", "migration=0002_invoice_due_on", "-p", "models_file=transaction/models.py",
@@ -54,6 +56,12 @@ LOCAL_EDIT = "\n# operator's local edit: keep me\n"
 # Rows finflo's migrations seed, and what `migrate` itself fills.
 SEEDED_BY_MIGRATE = {"finflo_signlist", "finflo_states", "finflo_action", "finflo_flowmodel",
                      "django_content_type", "auth_permission", "django_migrations"}
+
+
+def _chosen(slug: str) -> notebooks.Runbook:
+    """The runbook as ARGS runs it: with the procedure its --procedure chooses, if it has alternatives."""
+    args = ARGS[slug]
+    return notebooks.find(slug).with_procedure(args[args.index("--procedure") + 1] if "--procedure" in args else None)
 
 
 class Operator:
@@ -270,7 +278,7 @@ def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
     params = [a for a in ARGS[slug] if a not in ("--allow-destructive", "--yes")]
     result = op.runbook("plan", slug, "--project", str(op.path), "--database-url", op.database_url, *params)
     assert result.returncode == 0, result.stdout + result.stderr
-    runbook = notebooks.find(slug)
+    runbook = _chosen(slug)
     steps = [line.split()[1] for line in result.stdout.splitlines() if line[:6].strip().rstrip(".").isdigit()]
     assert steps == [c.id for c in runbook.operator_cells
                      if not c.is_parameters and c.runs_on("sqlite") and c.runs_with("5.2")]  # the runner's Django
@@ -312,7 +320,7 @@ def test_a_project_without_finflo_is_refused_and_left_byte_identical(plain_djang
     op = Operator(tmp_path, url)
     run = op.runbook("run", slug, "--project", str(site), "--database-url", url, *ARGS[slug])
     assert run.returncode == 2, run.stdout + run.stderr
-    runbook = notebooks.find(slug)  # the -p values of ARGS are the sample's, its defaults
+    runbook = _chosen(slug)  # the -p values of ARGS are the sample's, its defaults
     needed = runbook.needs_with(runbook.defaults)["apps"]
     apps = ", ".join(needed)
     none = "has none of them" if len(needed) > 1 else "does not have it"
@@ -383,7 +391,8 @@ def test_a_project_outside_git_is_refused(tmp_path):
     project = copy_sample_project(tmp_path / "nogit")
     subprocess.run(["rm", "-rf", str(project / ".git")], check=True)
     op = Operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
-    result = op.runbook("plan", "circular-dependency", "--project", str(project), "--database-url", op.database_url)
+    result = op.runbook("plan", "circular-dependency", "--project", str(project), "--database-url", op.database_url,
+                        "--procedure", "committed")
     assert result.returncode == 2
     assert result.stderr == (f"error: {project} is not in a git work tree: commit your project to git first, so that "
                              "every file a runbook changes can be seen and put back\n")
@@ -435,12 +444,17 @@ def test_the_box_commands_run_verbatim_in_the_operators_folder(tmp_path):
             op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "payments are work models")
             _regenerate_migrations(op)
             env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        plan_line, run_line = operator_commands(notebooks.find(slug))
-        # circular-dependency deletes the regenerated migration files (destructive), and its page has two
-        # alternative procedures, which a run cannot choose between (see CIRCULAR_ALTERNATIVES): plan only.
-        assert run_line == f'runbook run {slug} --project . --database-url "$DATABASE_URL"' + (
-            " --allow-destructive" if slug == "circular-dependency" else " " + " ".join(NEW_WORK_MODEL))
-        for line in (plan_line,) if slug == "circular-dependency" else (plan_line, run_line):
+        if slug == "new-work-model":
+            lines = operator_commands(notebooks.find(slug))
+            assert lines[1] == f'runbook run {slug} --project . --database-url "$DATABASE_URL" ' + " ".join(NEW_WORK_MODEL)
+        else:  # one box line per procedure; each plans (a run of each: test_circular_dependency_* below)
+            base = f'{slug} --project . --database-url "$DATABASE_URL" --procedure'
+            committed = operator_commands(notebooks.find(slug).with_procedure("committed"))
+            never = operator_commands(notebooks.find(slug).with_procedure("never-committed"))
+            assert committed == [f"runbook plan {base} committed", f"runbook run {base} committed"]
+            assert never == [f"runbook plan {base} never-committed", f"runbook run {base} never-committed --allow-destructive"]
+            lines = [committed[0], never[0]]
+        for line in lines:
             result = subprocess.run(["bash", "-c", line], cwd=op.path, env=env, stdin=subprocess.DEVNULL,
                                     capture_output=True, text=True, timeout=600)
             assert result.returncode == 0, f"$ {line}\n{result.stdout}{result.stderr}"
@@ -486,38 +500,111 @@ def _regenerate_migrations(op: Operator) -> None:
     op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "regenerated migrations")
 
 
-# The circular page has two procedures, for two situations (the deleted migrations were committed:
-# restore them; or never were: regenerate them); a run executes every procedure cell of the runbook in
-# order and cannot pick one. Until runbooks can declare alternatives, this run fails after the first.
-CIRCULAR_ALTERNATIVES = ("operator mode runs both of the circular page's alternative procedures in a row; "
-                         "tests/test_reader_follows_pages.py follows each on its own")
+# The circular page has two procedures, one per situation; a run takes the one --procedure names.
+
+def _never_committed(op: Operator) -> None:
+    """A teammate's state (tests/test_reader_follows_pages.py's): the database applied the committed
+    migrations; both apps' migrations deleted and made again in one call, committed, with neither
+    MIGRATION_MODULES nor finflo_migrations/ (the regenerated files depend on finflo's 0003)."""
+    for app in ("accounts", "transaction"):
+        shutil.rmtree(op.path / app / "migrations")
+    op.manage("makemigrations", "accounts", "transaction")
+    settings = op.path / "config/settings.py"
+    text, found = re.subn(r"(?:^#[^\n]*\n)*^MIGRATION_MODULES = [^\n]*\n", "", settings.read_text(), flags=re.M)
+    assert found == 1, "the sample's settings no longer set MIGRATION_MODULES"
+    settings.write_text(text)
+    shutil.rmtree(op.path / "finflo_migrations")
+    op.git("add", "-A")
+    op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "regenerated migrations")
 
 
-@pytest.mark.xfail(strict=True, reason=CIRCULAR_ALTERNATIVES)
-def test_circular_dependency_fixes_a_project_in_the_broken_state(engine, tmp_path):
+def test_circular_dependency_never_committed_fixes_a_project_in_the_broken_state(engine, tmp_path):
     root = tmp_path / "work"
     root.mkdir()
-    with contextlib.ExitStack() as stack:
-        url = f"sqlite:///{root / 'own.sqlite3'}" if engine == "sqlite" else \
-            stack.enter_context(databases.scratch_database(engine, tmp_path, "operator")).url
+    with own_database(engine, root, tmp_path, "operator") as url:
         op = Operator(root, url)
         copy_sample_project(op.path)
-        _regenerate_migrations(op)
+        op.manage("migrate", "-v", "0")
+        op.manage("seed_demo_data", "--invoices", "20")
+        _never_committed(op)
         files, around = snapshot(op.path), op.surroundings()
+        before = {path: (op.path / path).read_text() for path in ("accounts/migrations/0002_initial.py",
+                                                                  "transaction/migrations/0001_initial.py")}
+        data = {t: v for t, v in op.fingerprint().items() if t != "django_migrations"}
         result = op.runbook("run", "circular-dependency", "--project", str(op.path), "--database-url", url,
-                            "--backup-dir", str(op.backups), "--allow-destructive", "--yes", "-q")
+                            "--backup-dir", str(op.backups), "--procedure", "never-committed", "--allow-destructive",
+                            "--yes", "-q")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "✓ symptom" in result.stdout and "failed as expected (exit 1)" in result.stdout
+        assert "  procedure: never-committed, if they were never committed (" in result.stdout
+        assert "✓ symptom-never-committed" in result.stdout and "failed as expected (exit 1)" in result.stdout
+        assert "✓ restore-migrations" not in result.stdout  # the other procedure's steps never run
         after = snapshot(op.path)
-        changed = {p for p in set(files) | set(after) if files.get(p) != after.get(p)}
-        assert changed == {"accounts/migrations/0001_initial.py", "accounts/migrations/0002_initial.py",
-                           "accounts/migrations/0003_links_to_finflo.py", "transaction/migrations/__init__.py",
-                           "transaction/migrations/0001_initial.py"}
+        # Made again by the procedure with the same operations: only the header's time may differ.
+        remade = {"accounts/migrations/0002_initial.py", "transaction/migrations/0001_initial.py"}
+        for path in remade:
+            assert _without_header(op.path / path) == _without_header(before[path]), path
+        changed = {p for p in set(files) | set(after) if files.get(p) != after.get(p)} - remade
+        assert changed == {"config/settings.py", "accounts/migrations/0001_initial.py",
+                           "accounts/migrations/0003_links_to_finflo.py", "finflo_migrations/__init__.py",
+                           "finflo_migrations/0001_initial.py", "finflo_migrations/0002_remigrate.py",
+                           "finflo_migrations/0003_alter_action_stage_required.py"}
         assert op.surroundings() == around
         op.manage("migrate", "--check")
-        rows = {t: v["rows"] for t, v in op.fingerprint().items()}
-        assert rows["accounts_user"] == 0 and rows["transaction_invoice"] == 0  # nothing planted
-        assert rows["finflo_signlist"] > 0 and rows["finflo_flowmodel"] > 0  # finflo's 0001 seeded its rows
+        # The database's rows as they were (django_migrations aside: the fake and the prune), at full precision.
+        assert {t: v for t, v in op.fingerprint().items() if t != "django_migrations"} == data
+        assert data["accounts_user"]["rows"] > 0 and data["finflo_signlist"]["rows"] > 0
+        # The backup before the prune was verified with the rewritten, uncommitted migrations: its restore
+        # puts them over a work tree of the commit, whose own migrations do not load.
+        folder = Path(re.search(r"^database backup: (\S+); to restore it", result.stdout, re.M)[1])
+        lines = (folder / restore.FILE).read_text().splitlines()
+        assert "the uncommitted changes copied to uncommitted/ beside the backup" in lines[0]
+        assert lines[2].startswith(f"  cp -a {folder}/uncommitted/. ")
+        assert (folder / "uncommitted/config/settings.py").read_text() == (op.path / "config/settings.py").read_text()
+
+
+def _without_header(file: Path | str) -> str:
+    text = file.read_text() if isinstance(file, Path) else file
+    return re.sub(r"^# Generated by Django .*\n", "", text)
+
+
+def test_circular_dependency_committed_restores_the_seeds_deleted_migrations(engine, tmp_path):
+    """The seed's state: the committed migrations deleted and made again app by app (`makemigrations
+    accounts`, then `makemigrations transaction`, which stops on the cycle), nothing committed; the
+    operator also has an untracked file of their own, outside the migrations folders."""
+    root = tmp_path / "work"
+    root.mkdir()
+    with own_database(engine, root, tmp_path, "operator") as url:
+        op = Operator(root, url)
+        copy_sample_project(op.path)
+        (op.path / EXTRA_MIGRATION).write_text(
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+            "    dependencies = [('accounts', '0002_links_to_finflo_and_transaction')]\n    operations = []\n")
+        op.git("add", "-A")
+        op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "the operator's own migration")
+        op.manage("migrate", "-v", "0")
+        (op.path / UNTRACKED).write_text("# notes a colleague has not committed yet\n")
+        committed, db = snapshot(op.path), op.fingerprint()
+        for app in ("accounts", "transaction"):
+            shutil.rmtree(op.path / app / "migrations")
+        op.manage("makemigrations", "accounts")
+        stopped = subprocess.run([sys.executable, "manage.py", "makemigrations", "transaction"], cwd=op.path,
+                                 env=op.env(), capture_output=True, text=True, timeout=600)
+        assert stopped.returncode == 1 and "CircularDependencyError: accounts.0001_initial" in stopped.stderr
+        around = op.surroundings()
+        base = ["circular-dependency", "--project", str(op.path), "--database-url", url, "--backup-dir", str(op.backups),
+                "--procedure", "committed"]
+
+        refused = op.runbook("run", *base, "-q")  # the operator's own untracked file is not the broken state
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.startswith("error: runbook 'circular-dependency' refuses a project with uncommitted or "
+                                         f"untracked changes ({UNTRACKED}); commit or stash them")
+        result = op.runbook("run", *base, "--allow-dirty", "-q")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "✓ symptom" in result.stdout and "✓ keep-finflo-settings" not in result.stdout
+        assert snapshot(op.path) == committed  # the committed files back, nothing regenerated left, nothing else
+        assert op.git("status", "--porcelain", "--untracked-files=all") == f"?? {UNTRACKED}\n"
+        op.manage("migrate", "--check")
+        assert op.fingerprint() == db and op.surroundings() == around
 
 
 def test_a_throwaway_database_is_for_demo_cells_only(tmp_path):

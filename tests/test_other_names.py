@@ -4,8 +4,10 @@ The project is the sample's shape under the names its own team chose: the user m
 (`Counterparty`) in the app `people`, the work models (`Bill`, registered with finflo, and
 `Remittance`, not yet) in the app `ledger`; its own data; under git. Each runbook's `runbook plan`
 names the project's apps and models, never the sample's, and `runbook run` does the task on every
-engine. A `-p` naming an app, model or text the project does not have is refused before anything
-runs (exit 2, one line), nothing changed.
+engine. The circular page's procedure for committed migrations runs on the project's migrations
+deleted and made again (uncommitted), with the procedure and the apps `runbook doctor` names. A
+`-p` naming an app, model or text the project does not have is refused before anything runs (exit
+2, one line), nothing changed.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from runbook.paths import SAMPLE_PROJECT
 from runbook.projectfiles import snapshot
 
 from .conftest import require_server
-from .test_operator import Operator, own_database
+from .test_operator import RUNBOOK, Operator, own_database
 
 # The project's own words for the sample's (whole words, in code, migrations, paths and settings).
 RENAMES = [("accounts", "people"), ("transaction", "ledger"), ("Invoice", "Bill"), ("invoice", "bill"),
@@ -41,6 +43,9 @@ PLAN_SAYS = {
                             f"(a file edit: replace_in_file('ledger/models.py', old='    {RECENT_FIELD}\\n', new=''))"],
     "new-work-model": ["new='\"WORK_MODEL\": [\"ledger.Bill\", \"ledger.Remittance\"],'",
                        "$ python manage.py makemigrations ledger --empty --name register_remittance_work_model"],
+    "circular-dependency": ["$ git restore --source=HEAD -- people/migrations ledger/migrations\n",
+                            "$ git clean -n -- people/migrations ledger/migrations\n",
+                            "$ python manage.py migrate --check && python manage.py showmigrations people ledger\n"],
 }
 PARAMETERS = {
     "backup-and-restore": [],
@@ -51,6 +56,8 @@ PARAMETERS = {
     "new-work-model": ["-p", "work_app=ledger", "-p", "work_model=Remittance", "-p", "registered=ledger.Bill",
                        "-p", "latest_migration=0001_initial", "-p", "migration_number=0002",
                        "-p", "migration_name=register_remittance_work_model"],
+    # The procedure for committed migrations, deleted and made again (uncommitted): what doctor prints.
+    "circular-dependency": ["--procedure", "committed", "-p", "user_app=people", "-p", "other_app=ledger"],
 }
 # Data of the project's own: users, counterparties, bills (one by one: finflo's signal gives each its
 # workflow), remittances.
@@ -140,6 +147,9 @@ def test_plan_and_run_with_the_projects_own_names(other, slug, engine):
     op = other
     if slug == "rollback-migrations":
         _add_recent_field(op)
+    committed = snapshot(op.path)
+    if slug == "circular-dependency":
+        _regenerate(op)
     files, db = snapshot(op.path), op.fingerprint()
     base = [slug, "--project", str(op.path), "--database-url", op.database_url, "--backup-dir", str(op.backups)]
     plan = op.runbook("plan", *[a for a in base if a != "--backup-dir" and a != str(op.backups)],
@@ -158,7 +168,10 @@ def test_plan_and_run_with_the_projects_own_names(other, slug, engine):
     record = json.loads((run_dir / "record.json").read_text())
     ran = [c["id"] for c in record["cells"] if c["outcome"] in ("passed", "expected-failure")]
     assert _sample_names("\n".join(cmd for c in record["cells"] if c["id"] in ran for cmd in c["commands"])) == []
-    TASK_DONE[slug](op, db, run_dir)
+    if slug == "circular-dependency":
+        _restored(op, db, committed)
+    else:
+        TASK_DONE[slug](op, db, run_dir)
 
 
 def _backup_taken(op: Operator, before: dict, run_dir: Path) -> None:
@@ -195,6 +208,27 @@ def _registered(op: Operator, before: dict, run_dir: Path) -> None:
                        "from ledger.models import Remittance; print(Flowmodel.objects.filter(description='ledger.remittance')"
                        ".count(), TransitionManager.objects.filter(type='ledger.remittance').count(), Remittance.objects.count())")
     assert counts.split() == ["1", "30", "30"]
+
+
+def _regenerate(op: Operator) -> None:
+    """Both apps' migrations deleted and made again in one call, not committed: the cycle with finflo, a
+    second migration of `ledger` that git never had. doctor names the procedure and the apps."""
+    for app in ("people", "ledger"):
+        shutil.rmtree(op.path / app / "migrations")
+    op.manage("makemigrations", "people", "ledger", "-v", "0")
+    assert "?? ledger/migrations/0002_initial.py" in op.git("status", "--porcelain", "--untracked-files=all")
+    doctor = subprocess.run([*RUNBOOK, "doctor", "--project", str(op.path), "--database-url", op.database_url],
+                            capture_output=True, text=True, timeout=600)
+    assert doctor.returncode == 1, doctor.stdout + doctor.stderr
+    assert (f"plan:     runbook plan circular-dependency --project {op.path} --database-url {op.database_url} "
+            f"{' '.join(PARAMETERS['circular-dependency'])}\n") in doctor.stdout, doctor.stdout
+
+
+def _restored(op: Operator, before: dict, committed: dict) -> None:
+    assert snapshot(op.path) == committed  # the committed files back, the regenerated ones gone, nothing else
+    assert op.git("status", "--porcelain", "--untracked-files=all") == ""
+    op.manage("migrate", "--check")
+    assert op.fingerprint() == before
 
 
 TASK_DONE = {"backup-and-restore": _backup_taken, "reset-database": _reset_done,

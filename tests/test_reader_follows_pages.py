@@ -249,21 +249,20 @@ def page_backup_dir_line() -> str:
 # --- following the page ----------------------------------------------------------------------------
 
 # The circular page has two procedures, for two situations: the deleted migrations were committed
-# (restore them) or never were (regenerate them). A reader follows one; the second starts here.
-CIRCULAR_REGENERATE_STARTS = "symptom-never-committed"
+# (restore them) or never were (regenerate them). A reader follows one: the runbook's procedure of
+# that name (notebook metadata `procedures`).
+CIRCULAR_PROCEDURES = {"restore": "committed", "regenerate": "never-committed"}
 
 
 def reader_steps(runbook: notebooks.Runbook, engine: str, path: str | None = None) -> list[notebooks.Cell]:
     """The page's procedure: its procedure and check cells in order, without the runner's plumbing.
 
     ``path`` picks one of the circular page's two procedures: "restore" or "regenerate"."""
-    # The reader's venv has the lock's Django (the newest): a step only another version needs is not theirs.
-    cells = [c for c in runbook.operator_cells
-             if not c.is_parameters and not c.hidden and c.runs_on(engine) and c.runs_with(NEWEST)]
     if path is not None:
-        start = [c.id for c in cells].index(CIRCULAR_REGENERATE_STARTS)
-        cells = cells[:start] if path == "restore" else cells[start:]
-    return cells
+        runbook = runbook.with_procedure(CIRCULAR_PROCEDURES[path])
+    # The reader's venv has the lock's Django (the newest): a step only another version needs is not theirs.
+    return [c for c in runbook.operator_cells
+            if not c.is_parameters and not c.hidden and c.runs_on(engine) and c.runs_with(NEWEST)]
 
 
 def edit_as_shown(reader: Reader, cell: notebooks.Cell, shown: dict) -> Step:

@@ -21,6 +21,9 @@ from .paths import AUDIT_ROOT, EXECUTED, RECORDS
 from .validate import validate
 
 DEFAULT_ENGINES = ["sqlite"]  # what `validate` runs on without --engine
+PROCEDURE_HELP = ("with --project, which of the runbook's alternative procedures runs, one per situation its "
+                  "page describes (without it, a runbook that has alternatives names them and what each is for) "
+                  "(default: the runbook's only procedure)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,8 +78,13 @@ def cmd_list(args) -> int:
 
 def cmd_run(args) -> int:
     runbook = notebooks.find(args.name)
-    params = _parameters(args.parameter)
     project = Path(args.project) if args.project else None
+    if project is None and args.procedure is not None:
+        raise BadInput("--procedure chooses what runs against --project; without --project every cell runs on a "
+                       "copy of the sample project, as `runbook validate` runs them")
+    if project is not None:
+        runbook = runbook.with_procedure(args.procedure)
+    params = _parameters(args.parameter)
     backup_dir = Path(args.backup_dir) if args.backup_dir else None
     guards.check_parameters(runbook, params)
     guards.check_run(runbook, project=project, database_url=args.database_url, allow_destructive=args.allow_destructive,
@@ -102,7 +110,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    runbook = notebooks.find(args.name)
+    runbook = notebooks.find(args.name).with_procedure(args.procedure)
     params = _parameters(args.parameter)
     guards.check_parameters(runbook, params)
     if args.database_url:
@@ -263,6 +271,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="engine of the scratch database (default: %(default)s)")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
                    help="set a runbook parameter (papermill's `parameters` cell)")
+    p.add_argument("--procedure", metavar="NAME", help=PROCEDURE_HELP)
     p.add_argument("--allow-destructive", action="store_true",
                    help="let a runbook that deletes data or migrations run against --project")
     p.add_argument("--allow-remote-database", action="store_true",
@@ -289,6 +298,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", metavar="URL", help="the database your project uses")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
                    help="set a runbook parameter")
+    p.add_argument("--procedure", metavar="NAME", help=PROCEDURE_HELP)
     p.add_argument("--allow-dirty", action="store_true", help="as for `run`")
     p.set_defaults(command=cmd_plan)
 

@@ -95,6 +95,8 @@ class Progress:
 def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None) -> RunRecord:
     """Execute ``runbook``; return its record (failed runs too). Raises BadInput before changing anything."""
     progress = progress or Progress()
+    if options.project is not None:
+        runbook.with_procedure(runbook.procedure)  # one of its alternatives chosen, if it has them
     for cell_id in [*options.inspect_after, *([options.stop_after] if options.stop_after else [])]:
         runbook.cell(cell_id)  # a misspelt id is bad input, not a run that never stops or inspects
     with contextlib.ExitStack() as stack:
@@ -321,6 +323,8 @@ class _Execution:
             return True, None
         if self.operator and not cell.for_operator:
             return True, f"{cell.role}: runs on the sample project only"
+        if self.operator and not cell.in_procedure(self.runbook.procedure):
+            return True, f"belongs to the procedure {cell.procedure!r}; this run is --procedure {self.runbook.procedure}"
         if self.operator and "clean-tree" in cell.needs and self.options.tree_was_dirty:
             return True, "needs a clean tree, and the project had uncommitted changes (--allow-dirty)"
         return False, None

@@ -147,9 +147,11 @@ class BackupBeforeDestruction:
             self.note(f"backup verified: {check}")
         self.note(f"backup: {self.backup.path}")
         commit = restore.head_commit(self.project)
-        lines = restore.restore_lines(self.backup.path, self.project, commit, self.database.url)
-        restore.write(self.backup.path, commit, lines)
-        self.note(restore.explain(commit))
+        # The backup was verified with the files as they are: uncommitted migrations go beside it.
+        deleted = restore.keep_uncommitted(self.project, self.backup.path) if commit else None
+        lines = restore.restore_lines(self.backup.path, self.project, commit, self.database.url, deleted)
+        restore.write(self.backup.path, commit, lines, deleted is not None)
+        self.note(restore.explain(commit, deleted is not None))
         for line in lines:
             self.note(f"  {line}")
 

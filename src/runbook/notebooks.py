@@ -21,6 +21,8 @@ named by its standard nbformat ``id``; its ``runbook`` metadata may declare:
 - ``needs``: ``["clean-tree"]``: the cell runs only when the project had no uncommitted changes.
 - ``hidden``: why the runbook's page does not show this cell (a non-empty sentence). Every other
   ``demo`` and ``procedure`` cell appears on the page, in runbook order (src/runbook/pagecheck.py).
+- ``procedure``: the alternative procedure (a name of the notebook's ``procedures``) a ``procedure``
+  or ``check`` cell belongs to; a cell without it belongs to every one.
 Tags follow papermill and nbclient: ``parameters``, ``raises-exception``.
 
 Notebook metadata ``runbook`` may declare ``databases`` (names of extra throwaway databases for
@@ -32,13 +34,21 @@ sample). Commands name parameters as ``{name}``, which IPython expands; so may e
 patterns, ``writes``, ``needs`` and the texts of a ``replace_in_file`` call (its arguments are
 literals: a page shows them with the sample's values, a plan with the operator's). That is how a
 procedure carries the operator's app and model names, the sample's being the defaults.
+
+A page with two procedures for two situations declares them in the notebook metadata
+``procedures``: ``{"name": {"when": "the situation it is for (what it does)", "needs": {...},
+"changes": ["app/migrations/*"]}}``, at least two. ``needs`` adds that procedure's own
+preconditions to the runbook's; ``changes`` lists the uncommitted changes (globs, with
+``{parameters}``) the procedure expects, because they are the broken state it fixes: they do not
+count as a dirty tree. Validation runs every cell; against an operator's project one procedure
+runs, chosen with ``--procedure`` (``Runbook.with_procedure``): its cells and the unmarked ones.
 """
 from __future__ import annotations
 
 import ast
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -53,6 +63,8 @@ ROLES = ("demo", "procedure", "check")
 OPERATOR_ROLES = ("procedure", "check")
 CELL_NEEDS = ("clean-tree",)
 RUNBOOK_NEEDS = ("apps", "models", "settings", "commands", "migrations")
+PROCEDURE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+PROCEDURE_KEYS = ("when", "needs", "changes")
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class Cell:
     needs: tuple[str, ...] = ()
     hidden: str | None = None
     interactive: str | None = None  # a reader's step that needs a terminal: why the run cannot do it
+    procedure: str | None = None  # the alternative procedure it belongs to; None: every one
 
     @classmethod
     def from_node(cls, index: int, node) -> "Cell":
@@ -97,6 +110,7 @@ class Cell:
             needs=tuple(meta.get("needs", ())),
             hidden=meta.get("hidden"),
             interactive=meta.get("interactive"),
+            procedure=meta.get("procedure"),
         )
 
     @property
@@ -107,6 +121,10 @@ class Cell:
     @property
     def is_parameters(self) -> bool:
         return "parameters" in self.tags
+
+    def in_procedure(self, name: str | None) -> bool:
+        """Belongs to the alternative procedure ``name`` (None: no choice made, as validation runs)."""
+        return name is None or self.procedure is None or self.procedure == name
 
     def runs_on(self, engine: str) -> bool:
         return self.engines is None or engine in self.engines
@@ -165,6 +183,16 @@ def fill(text: str, values: dict[str, object]) -> str:
     return re.sub(r"\{([A-Za-z_]\w*)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
 
 
+@dataclass(frozen=True)
+class Procedure:
+    """One of a runbook's alternative procedures (notebook metadata ``procedures``)."""
+
+    name: str
+    when: str  # the situation it is for, and what it does
+    needs: dict[str, list[str]] = field(default_factory=dict)  # besides the runbook's own
+    changes: tuple[str, ...] = ()  # the uncommitted changes it fixes (globs with {parameters})
+
+
 @dataclass
 class Runbook:
     slug: str
@@ -172,9 +200,34 @@ class Runbook:
     title: str
     destructive: bool
     cells: list[Cell] = field(repr=False)
-    needs: dict[str, list[str]] = field(default_factory=dict)
+    needs: dict[str, list[str]] = field(default_factory=dict)  # every procedure's preconditions
     parameter_help: dict[str, dict] = field(default_factory=dict)
     extra_databases: list[str] = field(default_factory=list)
+    procedures: dict[str, Procedure] = field(default_factory=dict)  # alternatives; empty: one procedure
+    procedure: str | None = None  # the alternative chosen for an operator's project (with_procedure)
+
+    def with_procedure(self, name: str | None) -> "Runbook":
+        """The runbook as it runs against an operator's project with ``--procedure name``: BadInput
+        when the runbook has alternatives and ``name`` is not one of them, or has none and ``name`` is set."""
+        if not self.procedures:
+            if name is not None:
+                raise BadInput(f"runbook {self.slug!r} has a single procedure: run it without --procedure; "
+                               "nothing was changed")
+            return self
+        if name is None:
+            raise BadInput(f"runbook {self.slug!r} has {len(self.procedures)} alternative procedures, one per "
+                           f"situation: choose one with {self._choices()}; nothing was changed")
+        if name not in self.procedures:
+            raise BadInput(f"runbook {self.slug!r} has no procedure {name!r}: choose {self._choices()}; "
+                           "nothing was changed")
+        return replace(self, procedure=name)
+
+    def _choices(self) -> str:
+        return ", or ".join(f"--procedure {p.name} if {p.when}" for p in self.procedures.values())
+
+    @property
+    def chosen(self) -> Procedure | None:
+        return self.procedures.get(self.procedure) if self.procedure else None
 
     @cached_property
     def cells_by_id(self) -> dict[str, Cell]:
@@ -217,11 +270,23 @@ class Runbook:
 
     def needs_with(self, values: dict[str, object]) -> dict[str, list[str]]:
         """The preconditions for these parameters (``"{app}"`` is the app the operator names)."""
-        return {kind: [fill(name, values) for name in names] for kind, names in self.needs.items()}
+        return {kind: [fill(name, values) for name in names] for kind, names in self.operator_needs.items()}
+
+    @property
+    def operator_needs(self) -> dict[str, list[str]]:
+        """The runbook's preconditions and the chosen procedure's own (with none chosen, every one's)."""
+        chosen = [self.chosen] if self.chosen else list(self.procedures.values())
+        needs = {kind: list(names) for kind, names in self.needs.items()}
+        for procedure in chosen:
+            for kind, names in procedure.needs.items():
+                needs.setdefault(kind, []).extend(n for n in names if n not in needs[kind])
+        return needs
 
     @property
     def operator_cells(self) -> list[Cell]:
-        return [c for c in self.cells if c.for_operator]
+        """What runs against an operator's project: the parameters, procedure and check cells, of the
+        chosen procedure only (and the cells every procedure shares)."""
+        return [c for c in self.cells if c.for_operator and c.in_procedure(self.procedure)]
 
     @property
     def operator_destructive(self) -> bool:
@@ -259,6 +324,8 @@ def load(path: Path) -> Runbook:
         needs={k: list(v) for k, v in meta.get("needs", {}).items()},
         parameter_help=dict(meta.get("parameters", {})),
         extra_databases=list(meta.get("databases", [])),
+        procedures={name: Procedure(name, value["when"], {k: list(v) for k, v in value.get("needs", {}).items()},
+                                    tuple(value.get("changes", ()))) for name, value in meta.get("procedures", {}).items()},
     )
 
 
@@ -275,7 +342,8 @@ def _check_raw_ids(path: Path) -> None:
 
 
 _KNOWN = {"expect": {"exit", "output"},
-          "runbook": {"expect", "engines", "django", "timeout", "destructive", "role", "writes", "needs", "hidden", "interactive"}}
+          "runbook": {"expect", "engines", "django", "timeout", "destructive", "role", "writes", "needs", "hidden",
+                      "interactive", "procedure"}}
 
 
 def _check_metadata(path: Path, node) -> None:
@@ -329,12 +397,43 @@ def _check_runbook_metadata(path: Path, meta: dict, cells: list[Cell]) -> None:
             raise BadInput(f"runbook {path.name}, cell {wrong[0]!r}: only demo cells may use the throwaway "
                            f"database {name!r}; it does not exist against an operator's project")
     needs = meta.get("needs", {})
-    if not isinstance(needs, dict) or set(needs) - set(RUNBOOK_NEEDS) or not all(
-            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in needs.values()):
+    if not _is_needs(needs):
         raise BadInput(f"runbook {path.name}: 'needs' maps {', '.join(RUNBOOK_NEEDS)} to lists of names, got {needs!r}")
+    _check_procedures(path, meta.get("procedures", {}), cells)
     params = meta.get("parameters", {})
     if not isinstance(params, dict) or not all(isinstance(v, dict) and set(v) <= {"help", "required"} for v in params.values()):
         raise BadInput(f"runbook {path.name}: 'parameters' maps a name to {{\"help\": ..., \"required\": true|false}}, got {params!r}")
+
+
+def _is_needs(needs) -> bool:
+    return isinstance(needs, dict) and not set(needs) - set(RUNBOOK_NEEDS) and all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in needs.values())
+
+
+def _check_procedures(path: Path, procedures, cells: list[Cell]) -> None:
+    """The alternatives a runbook declares, and the cells that say which one they belong to."""
+    if not isinstance(procedures, dict) or len(procedures) == 1 or not all(
+            isinstance(name, str) and PROCEDURE_NAME.match(name) and isinstance(value, dict)
+            and not set(value) - set(PROCEDURE_KEYS) and isinstance(value.get("when"), str) and value["when"].strip()
+            and _is_needs(value.get("needs", {}))
+            and isinstance(value.get("changes", []), list) and all(isinstance(c, str) for c in value.get("changes", []))
+            for name, value in procedures.items()):
+        raise BadInput(f"runbook {path.name}: 'procedures' maps at least two names (lower case, digits, '-') to "
+                       f"{{\"when\": \"the situation it is for (what it does)\", \"needs\": {{...}}, \"changes\": [...]}}, "
+                       f"got {procedures!r}")
+    known = ", ".join(procedures) or "none: the notebook metadata declares no 'procedures'"
+    for cell in cells:
+        if cell.procedure is None:
+            continue
+        where = f"runbook {path.name}, cell {cell.id!r}"
+        if not isinstance(cell.procedure, str) or cell.procedure not in procedures:
+            raise BadInput(f"{where}: unknown procedure in runbook.procedure {cell.procedure!r} (known: {known})")
+        if cell.role not in OPERATOR_ROLES or cell.is_parameters:
+            raise BadInput(f"{where}: runbook.procedure marks procedure and check cells, not a {cell.role} cell "
+                           "(demonstrations run on the sample project only)")
+    for name in procedures:
+        if not any(c.procedure == name and c.role == "procedure" for c in cells):
+            raise BadInput(f"runbook {path.name}: procedure {name!r} has no procedure cell (runbook.procedure)")
 
 
 def _check_cells(path: Path, cells: list[Cell]) -> None:

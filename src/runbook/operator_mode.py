@@ -13,6 +13,7 @@ project is compared with a snapshot: a change the runbook does not declare fails
 """
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 import subprocess
@@ -27,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from . import backup, databases, django_versions, guards, paths, preconditions, projectfiles, restore
 from .errors import BadInput
 from .executor import Progress, RunOptions, run
-from .notebooks import Cell, Runbook
+from .notebooks import Cell, Runbook, fill
 from .records import RunRecord
 from .scrub import scrub
 
@@ -51,6 +52,8 @@ class Plan:
     preconditions: list[tuple[str, bool]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # uncommitted or untracked, before the run
+    # Uncommitted changes the chosen procedure fixes (its metadata "changes"): not a dirty tree.
+    expected_changes: list[str] = field(default_factory=list)
     migrate_plan: tuple[str, str] | None = None  # (command, Django's output)
 
     @property
@@ -72,6 +75,7 @@ AUDIT_FOLDER = "the run's audit folder"
 def make_plan(runbook: Runbook, project: Path, database_url: str | None, params: dict[str, str],
               allow_dirty: bool = False, ask_django: bool = True) -> Plan:
     """Everything an operator run would do, decided without changing anything."""
+    runbook.with_procedure(runbook.procedure)  # a runbook with alternatives: one of them chosen
     project = _django_project(project)
     if not database_url:
         raise BadInput("--project needs --database-url: the database your project uses (a copy of it is best), "
@@ -81,7 +85,9 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     if "backup_dir" in runbook.defaults and "backup_dir" not in params:
         values["backup_dir"] = AUDIT_FOLDER  # the sample's default ('..') is never used against a project
     plan = Plan(runbook, project, database_url, values)
-    plan.changes = projectfiles.uncommitted_changes(project)
+    expected = [fill(pattern, values) for pattern in (runbook.chosen.changes if runbook.chosen else ())]
+    for path in projectfiles.uncommitted_changes(project):
+        (plan.expected_changes if any(fnmatch.fnmatchcase(path, p) for p in expected) else plan.changes).append(path)
     env = preconditions.command_env(database_url)
     plan.preconditions += _parameter_conditions(runbook, params)  # first: the other checks use their values
     found = preconditions.probe(project, env, runbook.needs_with(values))
@@ -93,7 +99,7 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
     tools = preconditions.program_check(runbook, engine, env["PATH"])
     if tools.needed:
         plan.preconditions.append((f"needs {tools.describe()}", tools.holds))
-    plan.preconditions.append(_tree_condition(plan.changes, allow_dirty))
+    plan.preconditions.append(_tree_condition(plan.changes, allow_dirty, plan.expected_changes))
     plan.preconditions.append(_database_condition(database_url, found.get("database", {}), project))
     for cell in runbook.operator_cells:
         if cell.is_parameters or not cell.runs_on(engine) or not cell.runs_with(django_versions.series(version("django"))):
@@ -109,10 +115,13 @@ def make_plan(runbook: Runbook, project: Path, database_url: str | None, params:
 
 
 def operator_commands(runbook: Runbook) -> list[str]:
-    """The exact `runbook plan` and `runbook run` lines for an operator's project (what pages show)."""
+    """The exact `runbook plan` and `runbook run` lines for an operator's project (what pages show); for
+    a runbook with alternative procedures, those of the chosen one (``Runbook.with_procedure``)."""
+    runbook.with_procedure(runbook.procedure)
     params = "".join(f" -p {shlex.quote(f'{name}={runbook.defaults.get(name)}')}"
                      for name, meta in runbook.parameter_help.items() if meta.get("required"))
-    base = f"{runbook.slug} --project . --database-url \"$DATABASE_URL\"{params}"
+    procedure = f" --procedure {runbook.procedure}" if runbook.procedure else ""
+    base = f"{runbook.slug} --project . --database-url \"$DATABASE_URL\"{procedure}{params}"
     flags = " --allow-destructive" if guards.is_destructive(runbook) else ""
     return [f"runbook plan {base}", f"runbook run {base}{flags}"]
 
@@ -124,13 +133,20 @@ REAL_PROCESSES = "commands: each a real process (never preloaded: `runbook valid
 
 def format_plan(plan: Plan) -> str:
     rb = plan.runbook
-    lines = [f"Plan: runbook {rb.slug!r} on {plan.project}", f"  database: {scrub(plan.database_url)}",
-             f"  Django: {proven_on()}", f"  {REAL_PROCESSES}", "", "Preconditions:"]
+    lines = [f"Plan: runbook {rb.slug!r} on {plan.project}"]
+    if rb.chosen:
+        others = [n for n in rb.procedures if n != rb.chosen.name]
+        lines.append(f"  procedure: {rb.chosen.name}, if {fill(rb.chosen.when, plan.values)}; "
+                     f"not {' or '.join(others)}")
+    lines += [f"  database: {scrub(plan.database_url)}", f"  Django: {proven_on()}", f"  {REAL_PROCESSES}", "",
+              "Preconditions:"]
     lines += [f"  {'✓' if ok else '✗'} {text}" for text, ok in plan.preconditions]
     shown = {k: v for k, v in plan.values.items() if k in rb.parameter_help}
     if shown:
         lines += ["", "Parameters:"] + [f"  {k} = {v!r}" for k, v in shown.items()]
-    lines += ["", f"Steps ({len(plan.steps)}; demonstrations of the sample project are left out):"]
+    left_out = "demonstrations of the sample project" + (
+        f" and the steps of {' and '.join(n for n in rb.procedures if n != rb.chosen.name)}" if rb.chosen else "")
+    lines += ["", f"Steps ({len(plan.steps)}; {left_out} are left out):"]
     for n, step in enumerate(plan.steps, 1):
         flags = [step.cell.role]
         if step.deletes_data:
@@ -262,14 +278,20 @@ def _django_project(project: Path) -> Path:
     return project
 
 
-def _tree_condition(changes: list[str], allow_dirty: bool) -> tuple[str, bool]:
+def _tree_condition(changes: list[str], allow_dirty: bool, expected: list[str] = ()) -> tuple[str, bool]:
     if not changes:
+        if expected:
+            return f"a git work tree with no uncommitted changes but those this procedure fixes ({_shown(expected)})", True
         return "a git work tree with no uncommitted changes", True
-    shown = ", ".join(changes[:10]) + (f" and {len(changes) - 10} more" if len(changes) > 10 else "")
+    shown = _shown(changes)
     if allow_dirty:
         return f"uncommitted or untracked changes allowed (--allow-dirty): {shown}", True
     return (f"refuses a project with uncommitted or untracked changes ({shown}); commit or stash them, or pass "
             "--allow-dirty to have the files the runbook may change copied first"), False
+
+
+def _shown(paths: list[str]) -> str:
+    return ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
 
 
 def _parameter_conditions(runbook: Runbook, params: dict[str, str]) -> list[tuple[str, bool]]:

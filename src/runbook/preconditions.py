@@ -85,7 +85,7 @@ def check_found(runbook: Runbook, found: dict[str, list[str]], values: dict[str,
     found it) lacks, and the parameters those missing names come from. A need naming a required
     parameter the operator has not set (``unset``) is left out: the sample's value says nothing."""
     checks = []
-    for kind, templates in runbook.needs.items():
+    for kind, templates in runbook.operator_needs.items():
         templates = [t for t in templates if not set(_parameters_in(t)) & unset]
         if not templates:
             continue

@@ -23,6 +23,9 @@ def test_regenerated_migrations_give_the_cycle_with_finflo(record_of):
 def test_committed_migrations_are_restored_and_nothing_is_faked(record_of):
     record = record_of("circular-dependency")
     assert "?? accounts/migrations/0002_initial.py" in succeeded(record.cell("migrations-status"))
+    # The files git never had, listed and then deleted: the regenerated second migration, nothing else.
+    assert succeeded(record.cell("regenerated-untracked")) == ["Would remove accounts/migrations/0002_initial.py"]
+    assert succeeded(record.cell("remove-regenerated-restored")) == ["Removing accounts/migrations/0002_initial.py"]
     # The database that applied the committed migrations is up to date again: migrate --check passed.
     assert succeeded(record.cell("restored-check")) == [
         "accounts", " [X] 0001_initial", " [X] 0002_links_to_finflo_and_transaction", "transaction", " [X] 0001_initial"]

@@ -52,10 +52,12 @@ def same_output(real: str, preloaded: str) -> bool:
 _GRAPH_ERROR = re.compile(r"django\.db\.migrations\.exceptions\.(NodeNotFoundError|CircularDependencyError): ")
 
 
-def same_judgement(cell, real, preloaded) -> bool:
+def same_judgement(cell, real, preloaded, values: dict) -> bool:
     if real.outcome != "expected-failure" or preloaded.outcome != "expected-failure" or real.exit != preloaded.exit:
         return False
-    pattern = re.compile(cell.expect.output) if cell.expect.output else None
+    # The expectation as the run judged it: its {parameters} filled with the runbook's values, escaped.
+    escaped = {name: re.escape(str(value)) for name, value in values.items()}
+    pattern = re.compile(notebooks.fill(cell.expect.output, escaped)) if cell.expect.output else None
     return bool(pattern and all(_GRAPH_ERROR.search(o.output) and pattern.search(o.output) for o in (real, preloaded)))
 
 
@@ -96,12 +98,13 @@ def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, djang
     assert (real.mode, real.preload) == ("processes", None)
     assert preloaded.mode == "preloaded", "the default validation (the published records) did not preload"
     assert preloaded.preload and preloaded.preload["forked"] > 0, f"nothing was forked: {preloaded.preload}"
-    cells = notebooks.find(slug).cells_by_id
+    runbook = notebooks.find(slug)
+    cells = runbook.cells_by_id
     differences = [
         f"{mine.id}: {field}\n  real:      {getattr(mine, field)!r}\n  preloaded: {getattr(theirs, field)!r}"
         for mine, theirs in zip(real.cells, preloaded.cells)
         for field in ("id", "outcome", "exit", "output")
-        if not (same_output(mine.output, theirs.output) or same_judgement(cells[mine.id], mine, theirs)
+        if not (same_output(mine.output, theirs.output) or same_judgement(cells[mine.id], mine, theirs, runbook.defaults)
                 if field == "output" else getattr(mine, field) == getattr(theirs, field))
     ]
     assert len(real.cells) == len(preloaded.cells)

@@ -7,7 +7,8 @@ project's environment. It only reads: Django's migration loader, the executor's 
 autodetector and the recorder, and SELECTs; no migration is applied, no row or file written.
 
 It prints one line, ``RUNBOOK-DOCTOR {json}``: the findings (kind, what, evidence, the names
-involved), what could not be checked and why, or ``bad_input``. Which page fixes a finding is
+involved), what could not be checked and why, the project's apps a migration cycle with finflo runs
+through (``cycle_apps``), or ``bad_input``. Which page fixes a finding is
 decided by the runner (src/runbook/doctor/pages.py), not here.
 """
 from __future__ import annotations
@@ -71,7 +72,7 @@ def main(argv: list[str]) -> int:
         _finflo_migration_modules(report, settings)
         _finflo_rows(report, settings)
     return _emit({"python": sys.executable, "django": django.get_version(), "finflo": finflo,
-                  "findings": report.findings, "not_checked": report.not_checked})
+                  "findings": report.findings, "not_checked": report.not_checked, "cycle_apps": _cycle_apps(settings)})
 
 
 def _database_read_only(project: Path) -> str | None:
@@ -116,6 +117,33 @@ def _graph(report: Report):
     except NodeNotFoundError as exc:
         _missing_dependency(report, exc)
     return None
+
+
+def _cycle_apps(settings) -> dict:
+    """The project's apps a cycle with finflo runs through: the app of AUTH_USER_MODEL (finflo's first
+    migration depends on it) and the project's other apps whose models and its models refer to each
+    other (found from the models, which hold whatever the migrations folders do), each with the
+    folder its migrations are in. Empty when the user model is not one of the project's own apps."""
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    user_app = settings.AUTH_USER_MODEL.split(".")[0]
+    if user_app not in apps.app_configs or _distribution(apps.get_app_config(user_app).name) is not None:
+        return {}
+    linked = set()
+    for model in apps.get_app_config(user_app).get_models(include_auto_created=True):
+        for field in model._meta.get_fields(include_hidden=True):
+            if field.is_relation and field.related_model is not None and not isinstance(field.related_model, str):
+                linked.add(field.related_model._meta.app_label)
+    others = sorted(label for label in linked - {user_app}
+                    if _distribution(apps.get_app_config(label).name) is None)
+
+    def folder(label: str) -> str | None:
+        module, _ = MigrationLoader.migrations_module(label)
+        config = apps.get_app_config(label)
+        return str(Path(config.path) / "migrations") if module == f"{config.name}.migrations" else None
+
+    return {"user_app": user_app, "other_apps": others, "folders": {a: folder(a) for a in [user_app, *others]}}
 
 
 def _missing_dependency(report: Report, exc) -> None:

@@ -11,7 +11,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -48,7 +48,7 @@ def doctor(project: str, database_url: str | None, target: str | None, as_json: 
         raise BadInput(f"--target {target!r}: write APP:MIGRATION, e.g. accounts:0001_initial (or accounts:zero)")
     interpreter = _python(python, project_dir)
     result = _run_checks(project_dir, database_url, target, interpreter)
-    findings = [_with_fix(f, project_dir, database_url) for f in result["findings"]]
+    findings = [_with_fix(f, project_dir, database_url, result.get("cycle_apps", {})) for f in result["findings"]]
     if as_json:
         print(json.dumps({"project": str(project_dir), "python": result["python"], "django": result["django"],
                           "proven_on": list(django_versions.VERSIONS),
@@ -123,21 +123,61 @@ def _run_checks(project: Path, database_url: str | None, target: str | None, pyt
     return result
 
 
-def _with_fix(found: dict, project: Path, database_url: str | None) -> Finding:
+def _with_fix(found: dict, project: Path, database_url: str | None, cycle: dict) -> Finding:
     fix = pages.fix_for(found["kind"])
-    names = found.get("names", {})
-    params = "".join(f" -p {param}={shlex.quote(str(names[key]))}" for param, key in fix.parameters if key in names)
+    runbook = notebooks.find(fix.slug)
+    names = dict(found.get("names", {}))
+    pairs = list(fix.parameters)
+    procedure, cycle_notes = None, []
+    if fix.procedure is not None:
+        procedure = fix.procedure
+        if procedure == pages.BY_GIT:  # and the page's section for that procedure
+            procedure = _committed_or_not(project, cycle)
+            fix = replace(fix, section=pages.SECTIONS[procedure])
+        names, pairs, cycle_notes = _cycle_names(names, pairs, cycle, runbook)
+    params = "".join(f" -p {param}={shlex.quote(str(names[key]))}" for param, key in pairs if key in names)
     # A URL with a password is not printed: the operator's exported DATABASE_URL stands for it.
     shown = shlex.quote(database_url) if database_url and not urlsplit(database_url).password else '"$DATABASE_URL"'
-    plan = f"runbook plan {fix.slug} --project {shlex.quote(str(project))} --database-url {shown}{params}"
+    chosen = f" --procedure {procedure}" if procedure else ""
+    plan = f"runbook plan {fix.slug} --project {shlex.quote(str(project))} --database-url {shown}{chosen}{params}"
     # Required names the finding does not tell (a migration to write, a settings line): the plan
     # refuses to run without them and says what each is; the line says so before the reader copies it.
-    given = {param for param, key in fix.parameters if key in names}
-    wanted = [name for name, meta in notebooks.find(fix.slug).parameter_help.items()
-              if meta.get("required") and name not in given]
+    given = {param for param, key in pairs if key in names}
+    wanted = [name for name, meta in runbook.parameter_help.items() if meta.get("required") and name not in given]
     if wanted:
         plan += f"  # and your {', '.join(f'-p {name}=…' for name in wanted)} (runbook plan says what each is)"
+    elif cycle_notes:
+        plan += "  # " + "; ".join(cycle_notes)
     return Finding(found["kind"], found["what"], found["evidence"], pages.page_path(fix), fix.how, plan)
+
+
+def _cycle_names(names: dict, pairs: list, cycle: dict, runbook) -> tuple[dict, list, list[str]]:
+    """The cycle's apps as the runbook's -p user_app and -p other_app, where they are not its defaults."""
+    notes = []
+    found = {"user_app": cycle.get("user_app")}
+    others = cycle.get("other_apps", [])
+    if len(others) == 1:
+        found["other_app"] = others[0]
+    elif len(others) > 1:
+        notes.append(f"and -p other_app=… (one of {', '.join(others)}: the app whose migrations were made again "
+                     f"with {found['user_app']}'s)")
+    for param, value in found.items():
+        if value and value != runbook.defaults.get(param) and param in runbook.parameter_help:
+            names[f"cycle:{param}"] = value
+            pairs.append((param, f"cycle:{param}"))
+    return names, pairs, notes
+
+
+def _committed_or_not(project: Path, cycle: dict) -> str:
+    """committed when git knows changed or deleted committed files in the migrations folders of the
+    cycle's apps (then they can be restored from it), else never-committed."""
+    folders = [f for f in cycle.get("folders", {}).values() if f]
+    if not folders:
+        return pages.NEVER_COMMITTED
+    status = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--",
+                             *folders], cwd=project, capture_output=True, text=True)
+    known = status.returncode == 0 and any(line.strip() for line in status.stdout.splitlines())
+    return pages.COMMITTED if known else pages.NEVER_COMMITTED
 
 
 def _proven(django: str) -> str:

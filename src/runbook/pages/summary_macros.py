@@ -52,21 +52,37 @@ def status(sources: PageSources, slug: str) -> str:
 
 
 def operator_box(sources: PageSources, slug: str) -> str:
-    """One line: the procedure run by `runbook` on the reader's own project, planned first."""
+    """The `runbook plan` line for the reader's own project, which shows every step before it runs
+    anything; a runbook with alternative procedures gets one line per procedure, saying which
+    situation it is for."""
     runbook = sources.runbook(slug)
-    plan = operator_mode.operator_commands(runbook)[0]
     guide = sources.link("reference/runbook.md")
-    return (f"To run this procedure on your own project with [`runbook`]({guide}), which shows every step "
-            f"before it runs anything: `{plan}`.")
+    if not runbook.procedures:
+        plan = operator_mode.operator_commands(runbook)[0]
+        return (f"To run this procedure on your own project with [`runbook`]({guide}), which shows every step "
+                f"before it runs anything: `{plan}`.")
+    lines = [f"To run one of these procedures on your own project with [`runbook`]({guide}), which shows every "
+             "step before it runs anything:", ""]
+    for name, procedure in runbook.procedures.items():
+        plan = operator_mode.operator_commands(runbook.with_procedure(name))[0]
+        lines.append(f"- If {procedure.when}: `{plan}`")
+    return "\n".join(lines)
 
 
 def runbook_commands(sources: PageSources) -> str:
-    """Each how-to page's `runbook plan` and `runbook run` lines, with its parameters."""
+    """Each how-to page's `runbook plan` and `runbook run` lines, with its parameters; for a runbook
+    with alternative procedures, each procedure's, under the situation it is for."""
     parts = []
     for runbook in sources.all_runbooks():
         page = sources.link(f"how-to/{runbook.slug}.md")
-        lines = [f"### [{runbook.title}]({page})", "",
-                 fence("bash", "\n".join(operator_mode.operator_commands(runbook)))]
+        if runbook.procedures:
+            commands = []
+            for name, procedure in runbook.procedures.items():
+                commands += [f"# if {procedure.when}:",
+                             *operator_mode.operator_commands(runbook.with_procedure(name))]
+        else:
+            commands = operator_mode.operator_commands(runbook)
+        lines = [f"### [{runbook.title}]({page})", "", fence("bash", "\n".join(commands))]
         params = [f"- `{name}`: {meta.get('help', '')} (the sample's: `{runbook.defaults.get(name)}`"
                   f"{'; required' if meta.get('required') else ''})" for name, meta in runbook.parameter_help.items()]
         if params:
