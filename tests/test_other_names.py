@@ -266,3 +266,29 @@ def test_a_wrong_name_is_refused_before_anything_runs(tmp_path, slug, wrong, mes
     assert result.stderr.startswith(f"error: runbook {slug!r} ") and message in result.stderr, result.stderr
     assert result.stderr.endswith("; nothing was changed\n")
     assert snapshot(op.path) == files and op.fingerprint() == db and not op.backups.exists()
+
+
+def test_an_app_whose_migrations_live_elsewhere_is_refused_before_anything_runs(tmp_path):
+    """The procedures' commands name `<app>/migrations` from the project folder; an app whose migrations
+    `MIGRATION_MODULES` puts elsewhere is refused by name, before the backup or any edit."""
+    root = tmp_path / "work"
+    root.mkdir()
+    op = make_other_names_project(root, f"sqlite:///{root / 'own.sqlite3'}")
+    _add_recent_field(op)
+    (op.path / "ledger/migrations").rename(op.path / "ledger/schema")
+    settings = op.path / "config/settings.py"
+    assert settings.read_text().count('MIGRATION_MODULES = {"finflo": "finflo_migrations"}') == 1
+    settings.write_text(settings.read_text().replace(
+        'MIGRATION_MODULES = {"finflo": "finflo_migrations"}',
+        'MIGRATION_MODULES = {"finflo": "finflo_migrations", "ledger": "ledger.schema"}'))
+    op.git("add", "-A")
+    _commit(op, "ledger's migrations in ledger/schema")
+    op.manage("migrate", "--check")  # the project itself is healthy
+    files, db = snapshot(op.path), op.fingerprint()
+    result = op.runbook("run", "rollback-migrations", "--project", str(op.path), "--database-url",
+                        op.database_url, "--backup-dir", str(op.backups), *PARAMETERS["rollback-migrations"])
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+    assert ("needs the migrations folders ledger/migrations; this project does not have it (the procedure's "
+            "commands name <app>/migrations from the project folder) (check -p app)") in result.stderr, result.stderr
+    assert snapshot(op.path) == files and op.fingerprint() == db and not op.backups.exists()

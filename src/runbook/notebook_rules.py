@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 ROLES = ("demo", "procedure", "check")
 OPERATOR_ROLES = ("procedure", "check")
 CELL_NEEDS = ("clean-tree",)
-RUNBOOK_NEEDS = ("apps", "models", "settings", "commands", "migrations")
+RUNBOOK_NEEDS = ("apps", "models", "settings", "commands", "migrations", "migration_folders")
 PROCEDURE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 PROCEDURE_KEYS = ("when", "needs", "changes")
 

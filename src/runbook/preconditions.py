@@ -1,7 +1,9 @@
 """What a runbook's procedure needs from an operator's project, checked before anything runs.
 
 A runbook's metadata ``needs`` names apps (labels), models (``app_label.ModelName``), settings,
-management commands and migrations (``app_label.name``, files on disk); a need may name a parameter
+management commands, migrations (``app_label.name``, files on disk) and migration folders (where the
+procedure's commands find an app's migrations, from the project folder: ``app/migrations``, as
+``MIGRATION_MODULES`` and the app's package place them); a need may name a parameter
 (``"{app}"``), so a wrong ``-p`` is refused here, naming the parameter. The texts the procedure's
 ``replace_in_file`` edits replace must be in the project's files, once, unless an earlier step
 writes that file. The project is asked once, read-only, through its own ``manage.py shell``
@@ -28,6 +30,7 @@ from .shellwords import programs
 # Runs inside the operator's project; prints one JSON line with what the project has.
 _PROBE = """
 import json, os
+import importlib.util
 from django.apps import apps
 from django.conf import settings
 from django.core.management import get_commands
@@ -38,17 +41,34 @@ if wanted.get("migrations"):  # the files only: a broken graph (a cycle) is what
     loader = MigrationLoader(None, load=False)
     loader.load_disk()
     migrations = [f"{app}.{name}" for app, name in loader.disk_migrations]
+
+def migrations_folder(config):
+    module, _ = MigrationLoader.migrations_module(config.label)
+    if module is None:
+        return None
+    try:
+        spec = importlib.util.find_spec(module)
+    except ImportError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)[0]
+    if module.startswith(config.name + "."):  # not there (yet): where its package would be
+        return os.path.join(config.path, *module[len(config.name) + 1:].split("."))
+    return None
+folders = [migrations_folder(config) for config in apps.get_app_configs()] if wanted.get("migration_folders") else []
 print("RUNBOOK-PROBE " + json.dumps({
     "apps": [a.label for a in apps.get_app_configs()],
     "models": [m._meta.label for m in apps.get_models(include_auto_created=True)],
     "settings": [name for name in wanted.get("settings", []) if hasattr(settings, name)],
     "commands": sorted(get_commands()),
     "migrations": migrations,
+    "migration_folders": [os.path.relpath(f, os.getcwd()).replace(os.sep, "/") for f in folders if f],
     "database": {k: str(v) for k, v in settings.DATABASES.get("default", {}).items() if k in ("ENGINE", "NAME")},
 }))
 """
 _KINDS = {"apps": "apps", "models": "models", "settings": "settings", "commands": "management commands",
-          "migrations": "migrations", "programs": "programs"}
+          "migrations": "migrations", "programs": "programs",
+          "migration_folders": "migrations folders"}
 # The client `manage.py dbshell` starts on each engine (Django's DatabaseClient.executable_name).
 DBSHELL_CLIENT = {"sqlite": "sqlite3", "postgresql": "psql", "mariadb": "mysql"}
 # Words a shell runs itself, without looking for a program.
@@ -57,7 +77,7 @@ _BUILTINS = {"test", "[", "echo", "printf", "export", "cd", "true", "false", "se
 
 @dataclass
 class Check:
-    kind: str  # apps | models | settings | commands | migrations | programs
+    kind: str  # apps | models | settings | commands | migrations | migration_folders | programs
     needed: list[str]
     missing: list[str]
     given_by: list[str] = field(default_factory=list)  # the -p parameters the missing ones come from
@@ -76,6 +96,8 @@ class Check:
             lacks = f"{what}; this project has none of them" if len(self.needed) > 1 else f"{what}; this project does not have it"
         else:
             lacks = f"{what}; this project lacks {', '.join(self.missing)}"
+        if self.kind == "migration_folders":  # the app is there, its migrations elsewhere (MIGRATION_MODULES, src/…)
+            lacks += " (the procedure's commands name <app>/migrations from the project folder)"
         return lacks + (f" (check {', '.join(f'-p {name}' for name in self.given_by)})" if self.given_by else "")
 
 
