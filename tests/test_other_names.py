@@ -290,5 +290,37 @@ def test_an_app_whose_migrations_live_elsewhere_is_refused_before_anything_runs(
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
     assert ("needs the migrations folders ledger/migrations; this project does not have it (the procedure's "
-            "commands name <app>/migrations from the project folder) (check -p app)") in result.stderr, result.stderr
+            "commands name <app>/migrations from the project folder; check -p app)") in result.stderr, result.stderr
+    assert snapshot(op.path) == files and op.fingerprint() == db and not op.backups.exists()
+
+
+def test_the_never_committed_procedure_refuses_migrations_made_in_another_shape(tmp_path):
+    """The never-committed procedure follows the files `makemigrations` writes for the sample's models
+    (the user app's 0001 and 0002, the other app's 0001). Under this project's names Django breaks the
+    cycle the other way round (people's 0001, ledger's 0001 and 0002): `runbook run` refuses by name,
+    before it edits the settings or writes finflo's files (the run without this need stopped at its
+    seventh step, with the settings edited and finflo_migrations/ written)."""
+    root = tmp_path / "work"
+    root.mkdir()
+    op = make_other_names_project(root, f"sqlite:///{root / 'own.sqlite3'}")
+    for app in ("people", "ledger"):
+        shutil.rmtree(op.path / app / "migrations")
+    op.manage("makemigrations", "people", "ledger", "-v", "0")
+    settings = op.path / "config/settings.py"
+    text, found = re.subn(r"(?:^#[^\n]*\n)*^MIGRATION_MODULES = [^\n]*\n", "", settings.read_text(), flags=re.M)
+    assert found == 1
+    settings.write_text(text)
+    shutil.rmtree(op.path / "finflo_migrations")
+    op.git("add", "-A")
+    _commit(op, "migrations made again, without finflo's")
+    assert sorted(p.name for p in (op.path / "ledger/migrations").glob("0*.py")) == ["0001_initial.py", "0002_initial.py"]
+    files, db = snapshot(op.path), op.fingerprint()
+    result = op.runbook("run", "circular-dependency", "--project", str(op.path), "--database-url", op.database_url,
+                        "--backup-dir", str(op.backups), "--procedure", "never-committed", "-p", "user_app=people",
+                        "-p", "other_app=ledger", "--allow-destructive", "--yes")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+    assert ("needs the migrations people.0001_initial, people.0002_initial, ledger.0001_initial; this project lacks "
+            "people.0002_initial (check -p user_app; procedure 'never-committed', for when they were never committed "
+            "(makes them again") in result.stderr, result.stderr
     assert snapshot(op.path) == files and op.fingerprint() == db and not op.backups.exists()

@@ -81,6 +81,7 @@ class Check:
     needed: list[str]
     missing: list[str]
     given_by: list[str] = field(default_factory=list)  # the -p parameters the missing ones come from
+    procedure: str = ""  # the chosen procedure whose own needs these are: its name and what it is for
 
     @property
     def holds(self) -> bool:
@@ -96,9 +97,14 @@ class Check:
             lacks = f"{what}; this project has none of them" if len(self.needed) > 1 else f"{what}; this project does not have it"
         else:
             lacks = f"{what}; this project lacks {', '.join(self.missing)}"
+        hints = []
         if self.kind == "migration_folders":  # the app is there, its migrations elsewhere (MIGRATION_MODULES, src/…)
-            lacks += " (the procedure's commands name <app>/migrations from the project folder)"
-        return lacks + (f" (check {', '.join(f'-p {name}' for name in self.given_by)})" if self.given_by else "")
+            hints.append("the procedure's commands name <app>/migrations from the project folder")
+        if self.given_by:
+            hints.append(f"check {', '.join(f'-p {name}' for name in self.given_by)}")
+        if self.procedure:  # a need of the procedure's shape, not of the parameters alone
+            hints.append(f"procedure {self.procedure}")
+        return lacks + (f" ({'; '.join(hints)})" if hints else "")
 
 
 def check_found(runbook: Runbook, found: dict[str, list[str]], values: dict[str, object],
@@ -118,7 +124,10 @@ def check_found(runbook: Runbook, found: dict[str, list[str]], values: dict[str,
             for parameter in _parameters_in(template):
                 if name in missing and parameter not in given_by:
                     given_by.append(parameter)
-        checks.append(Check(kind, needed, missing, given_by))
+        own = runbook.chosen.needs.get(kind, []) if runbook.chosen else []
+        procedure = "" if not missing or any(t not in own for t, n in zip(templates, needed) if n in missing) \
+            else f"{runbook.chosen.name!r}, for when {runbook.chosen.when}"
+        checks.append(Check(kind, needed, missing, given_by, procedure))
     return checks
 
 
