@@ -28,7 +28,7 @@ Tags follow papermill and nbclient: ``parameters``, ``raises-exception``.
 Notebook metadata ``runbook`` may declare ``databases`` (names of extra throwaway databases for
 demonstrations: for ``["old"]`` validation creates one more scratch database and sets the parameter
 ``old_database_url``; only ``demo`` cells may use it), ``needs`` (the preconditions of the procedure: ``apps``,
-``models``, ``settings``, ``commands``) and ``parameters`` (``{"name": {"help": ..., "required":
+``models``, ``settings``, ``commands``, ``migrations``, ``migration_folders``) and ``parameters`` (``{"name": {"help": ..., "required":
 true}}``: what an operator sets with ``-p``; a required one has no usable default outside the
 sample). Commands name parameters as ``{name}``, which IPython expands; so may expected-output
 patterns, ``writes``, ``needs`` and the texts of a ``replace_in_file`` call (its arguments are
