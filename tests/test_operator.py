@@ -270,8 +270,8 @@ DOCUMENTED_FILES = {
 @pytest.mark.parametrize("slug", list(ARGS))
 def test_plan_lists_the_procedure_and_no_demo_cell(tmp_path, slug):
     op = _operator(tmp_path, f"sqlite:///{tmp_path / 'own.sqlite3'}")
-    if slug == "circular-dependency":
-        _regenerate_migrations(op)
+    if slug == "circular-dependency":  # the state its never-committed procedure (ARGS) is for
+        _never_committed(op)
     if slug == "rollback-migrations":
         _recent_change(op)
     files, db = snapshot(op.path), op.fingerprint()
@@ -442,7 +442,7 @@ def test_the_box_commands_run_verbatim_in_the_operators_folder(tmp_path):
         if slug == "circular-dependency":  # its procedure starts from the broken state, on an empty database
             op.git("add", "-A")
             op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "payments are work models")
-            _regenerate_migrations(op)
+            _never_committed(op)  # both procedures plan from it; the never-committed one needs its files
             env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         if slug == "new-work-model":
             lines = operator_commands(notebooks.find(slug))
@@ -489,15 +489,6 @@ def test_a_failed_run_names_undeclared_changes_and_how_to_put_everything_back(tm
             subprocess.run(["bash", "-c", line.removeprefix("  files:    ")], check=True)
     assert (op.path / "config/settings.py").read_text() == settings_before
     assert op.git("status", "--porcelain") == ""
-
-
-def _regenerate_migrations(op: Operator) -> None:
-    """The seed team's state: both apps' migrations deleted, made again app by app, committed."""
-    for app in ("accounts", "transaction"):
-        shutil.rmtree(op.path / app / "migrations")
-    op.manage("makemigrations", "accounts")
-    op.git("add", "-A")
-    op.git("-c", "user.name=op", "-c", "user.email=op@localhost", "commit", "-qm", "regenerated migrations")
 
 
 # The circular page has two procedures, one per situation; a run takes the one --procedure names.
