@@ -493,13 +493,13 @@ def test_a_failed_run_names_undeclared_changes_and_how_to_put_everything_back(tm
 
 # The circular page has two procedures, one per situation; a run takes the one --procedure names.
 
-def _never_committed(op: Operator) -> None:
+def _never_committed(op: Operator, apps: tuple[str, str] = ("accounts", "transaction")) -> None:
     """A teammate's state (tests/test_reader_follows_pages.py's): the database applied the committed
     migrations; both apps' migrations deleted and made again in one call, committed, with neither
     MIGRATION_MODULES nor finflo_migrations/ (the regenerated files depend on finflo's 0003)."""
-    for app in ("accounts", "transaction"):
+    for app in apps:
         shutil.rmtree(op.path / app / "migrations")
-    op.manage("makemigrations", "accounts", "transaction")
+    op.manage("makemigrations", *apps)
     settings = op.path / "config/settings.py"
     text, found = re.subn(r"(?:^#[^\n]*\n)*^MIGRATION_MODULES = [^\n]*\n", "", settings.read_text(), flags=re.M)
     assert found == 1, "the sample's settings no longer set MIGRATION_MODULES"

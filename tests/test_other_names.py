@@ -23,7 +23,7 @@ from runbook.paths import SAMPLE_PROJECT
 from runbook.projectfiles import snapshot
 
 from .conftest import require_server
-from .test_operator import RUNBOOK, Operator, own_database
+from .test_operator import RUNBOOK, Operator, _never_committed, own_database
 
 # The project's own words for the sample's (whole words, in code, migrations, paths and settings).
 RENAMES = [("accounts", "people"), ("transaction", "ledger"), ("Invoice", "Bill"), ("invoice", "bill"),
@@ -302,16 +302,7 @@ def test_the_never_committed_procedure_refuses_migrations_made_in_another_shape(
     root = tmp_path / "work"
     root.mkdir()
     op = make_other_names_project(root, f"sqlite:///{root / 'own.sqlite3'}")
-    for app in ("people", "ledger"):
-        shutil.rmtree(op.path / app / "migrations")
-    op.manage("makemigrations", "people", "ledger", "-v", "0")
-    settings = op.path / "config/settings.py"
-    text, found = re.subn(r"(?:^#[^\n]*\n)*^MIGRATION_MODULES = [^\n]*\n", "", settings.read_text(), flags=re.M)
-    assert found == 1
-    settings.write_text(text)
-    shutil.rmtree(op.path / "finflo_migrations")
-    op.git("add", "-A")
-    _commit(op, "migrations made again, without finflo's")
+    _never_committed(op, ("people", "ledger"))
     assert sorted(p.name for p in (op.path / "ledger/migrations").glob("0*.py")) == ["0001_initial.py", "0002_initial.py"]
     files, db = snapshot(op.path), op.fingerprint()
     result = op.runbook("run", "circular-dependency", "--project", str(op.path), "--database-url", op.database_url,
