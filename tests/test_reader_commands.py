@@ -14,7 +14,8 @@ import pytest
 from runbook import notebooks
 
 STANDARD = {"rm", "git", "grep", "cat", "diff", "test", "echo", "cut", "sort", "tr", "env", "ls", "mkdir", "cp", "wc",
-            "printf", "touch", "cmp", "sleep", "kill", "fuser", "head", "tail"}
+            "printf", "touch", "cmp", "sleep", "kill", "fuser", "head", "tail", "seq",
+            "break", "wait", "exit"}  # the last three: bash's own builtins
 SHELL_KEYWORDS = {"{", "}", "!", "if", "then", "else", "fi", "for", "do", "done"}  # read by the shell itself
 
 
@@ -34,6 +35,8 @@ def simple_commands(command: str) -> list[list[str]]:
         for word in lexer:
             if word and (set(word) <= set(";&|()") or (set(word) <= set("<>()") and "(" in word)):
                 current = None  # a separator, or `<(`: a process substitution starts a command
+            elif current is None and word == "for":
+                current = []  # `for NAME in WORDS`: no program until the `;`
             elif current is None and word in SHELL_KEYWORDS:
                 continue
             elif set(word) <= set("<>"):
@@ -88,6 +91,7 @@ def test_each_shown_command_runs_in_a_readers_project(slug, cell_id, command):
 def test_the_parser_finds_every_program():
     assert programs('DB="$(python manage.py shell -c x)" && python manage.py dbshell -- -e "y" && echo done') == [
         "python", "echo", "python"]  # the line's own commands, then those inside $(…)
+    assert programs("for _ in $(seq 3); do test -f x && break; sleep 1; done") == ["test", "break", "sleep", "seq"]
     assert programs("python -m runbook.verify --counts > f && diff a b") == ["python", "diff"]
     assert programs("test -f x && { sleep 1; } && printf '%s' '' \"a\" > f") == ["test", "sleep", "printf"]
 
