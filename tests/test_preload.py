@@ -39,7 +39,7 @@ class Served:
         assert self.run(command, preloaded=True, **kwargs) == real
         return real
 
-    def tally(self) -> dict[str, int]:
+    def tally(self) -> dict:
         return preload.tally(self.folder)
 
 
@@ -54,7 +54,7 @@ def test_manage_py_commands_are_forked_and_print_and_exit_as_real_ones(served):
     assert output.endswith("ZeroDivisionError: division by zero\n")
     assert served.both("THROWAWAY=x python manage.py shell -v 0 -c \"import os, sys; print(os.environ['THROWAWAY'], sys.argv)\"") == (
         0, "x ['manage.py', 'shell', '-v', '0', '-c', \"import os, sys; print(os.environ['THROWAWAY'], sys.argv)\"]\n")
-    assert served.tally() == {"forked": 4, "real": 0}
+    assert served.tally() == {"forked": 4, "real": 0, "reasons": {}}
 
 
 def test_a_model_edited_between_commands_is_read_from_disk(served):
@@ -65,7 +65,7 @@ def test_a_model_edited_between_commands_is_read_from_disk(served):
         "    paid_on = models.DateField()\n    note = models.CharField(max_length=100, blank=True, default='')\n"))
     code, output = served.both("python manage.py makemigrations transaction --dry-run")
     assert code == 0 and "+ Add field note to payment" in output
-    assert served.tally() == {"forked": 1, "real": 0}
+    assert served.tally() == {"forked": 1, "real": 0, "reasons": {}}
 
 
 def test_commands_it_cannot_serve_faithfully_run_as_real_processes(served, tmp_path):
@@ -74,13 +74,13 @@ def test_commands_it_cannot_serve_faithfully_run_as_real_processes(served, tmp_p
     dump.write_text("print('from standard input')\n")
     with dump.open() as stdin:  # the command reads its standard input
         assert served.run("python manage.py shell", preloaded=True, stdin=stdin)[1].endswith("from standard input\n")
-    assert served.tally() == {"forked": 0, "real": 1}
+    assert served.tally() == {"forked": 0, "real": 1, "reasons": {"standard input is not /dev/null": 1}}
     # An interpreter setting read at start-up, which the preloaded process did not start with.
     assert served.both("python manage.py shell -v 0 -c 'import sys; print(sys.flags.optimize)'", PYTHONOPTIMIZE="1") == (0, "1\n")
-    assert served.tally() == {"forked": 0, "real": 2}
+    assert served.tally() == {"forked": 0, "real": 2, "reasons": {"standard input is not /dev/null": 1, "the environment differs in a variable read at start-up": 1}}
     # Not `python manage.py`: bash runs the real python, the server never hears of it.
     assert served.both("python -c 'print(2)'") == (0, "2\n")
-    assert served.tally() == {"forked": 0, "real": 2}
+    assert served.tally() == {"forked": 0, "real": 2, "reasons": {"standard input is not /dev/null": 1, "the environment differs in a variable read at start-up": 1}}
 
 
 def test_without_a_server_the_command_runs_as_a_real_process(served):

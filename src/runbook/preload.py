@@ -32,6 +32,11 @@ CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "preload_clien
 _STARTUP_PREFIXES = ("PYTHON", "LC_")
 _STARTUP_KEYS = {"LANG", "LANGUAGE", "TZ", "HOME", "PATH"}
 KERNEL_VARIABLE = "RUNBOOK_PRELOAD_SOCKET"  # read (and removed) by runbook.shell in the kernel
+# Modules that copy the whole environment when imported (wsgiref.handlers: BaseHandler.os_environ,
+# pulled in on Django 4.2 by django.contrib.postgres.fields -> django.test): the server never imports
+# them, so each fork imports them with its command's environment. Imported by the server, they would
+# send every later command to a real process ("a preloaded library read the whole environment").
+LEFT_TO_FORKS = frozenset({"wsgiref.handlers"})
 
 
 # -- in the kernel: how `!` lines reach the server -----------------------------------------------
@@ -82,12 +87,17 @@ def serving(folder, env: dict[str, str], python: str | None = None):
     return server()
 
 
-def tally(folder) -> dict[str, int]:
-    """How many commands the server of a run forked, and how many it sent to real processes."""
+def tally(folder) -> dict:
+    """How many commands the server of a run forked, how many it sent to real processes, and why."""
     with open(os.path.join(str(folder), "preload.log")) as log:
         lines = log.read().splitlines()
-    return {"forked": sum(ln.startswith("forked ") for ln in lines),
-            "real": sum(ln.startswith("real process ") for ln in lines)}
+    reasons: dict[str, int] = {}
+    for line in lines:
+        if line.startswith("real process ("):
+            reason = line[len("real process ("):].split("): ", 1)[0]
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return {"forked": sum(ln.startswith("forked ") for ln in lines), "real": sum(reasons.values()),
+            "reasons": reasons}
 
 
 # -- the server -----------------------------------------------------------------------------------
@@ -233,9 +243,12 @@ class Server:
 
         def iterate(environ):
             self.read_all = True
+            importer = next((f.f_code.co_filename for f in _frames(sys._getframe(1)) if f.f_code.co_name == "<module>"), "?")
+            print(f"preload: {importer} read the whole environment when imported; add it to LEFT_TO_FORKS", flush=True)
             return original_iter(environ)
 
         environ_class.__getitem__, environ_class.__iter__ = getitem, iterate
+        sys.meta_path.insert(0, _LeftToForks)
         try:
             for name in pending:
                 if name in sys.modules:
@@ -246,6 +259,7 @@ class Server:
                     pass
         finally:
             environ_class.__getitem__, environ_class.__iter__ = original_getitem, original_iter
+            sys.meta_path.remove(_LeftToForks)
         self.check_untainted()
 
     def check_untainted(self) -> None:
@@ -257,6 +271,23 @@ class Server:
         conf = sys.modules.get("django.conf")
         if conf is not None and conf.settings.configured:
             raise SystemExit("preload: Django's settings were configured; stopping")
+
+
+class _LeftToForks:
+    """On sys.meta_path while the server learns: refuses LEFT_TO_FORKS (what imports them fails, and
+    stays for the forks too)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name in LEFT_TO_FORKS:
+            raise ImportError(f"{name} is left to the forks: it copies the environment when imported")
+        return None
+
+
+def _frames(frame):
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
 
 
 def _recv_exactly(conn, size: int) -> bytes:

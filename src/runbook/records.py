@@ -43,7 +43,7 @@ class RunRecord:
     # default), or real processes for every command (`validate --no-preload`, `run`, operator mode).
     mode: Mode = "processes"
     # When preloaded: how many commands ran in a fork, and how many the server sent to real processes.
-    preload: dict[str, int] | None = None
+    preload: dict | None = None  # {"forked": n, "real": n, "reasons": {why real: n}}
 
     @property
     def passed(self) -> bool:
