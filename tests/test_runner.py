@@ -322,7 +322,7 @@ def test_validate_writes_a_record_per_run(tmp_path):
         assert set(data["versions"]) == {"django", "finflo", "sqlite"}
         assert data["versions"]["django"].startswith(series + ".")
         # Preloaded by default: the record says so, and the command was served by a fork.
-        assert (data["mode"], data["preload"]) == ("preloaded", {"forked": 1, "real": 0})
+        assert (data["mode"], data["preload"]) == ("preloaded", {"forked": 1, "real": 0, "reasons": {}})
         check = next(c for c in data["cells"] if c["id"] == "check")
         assert check["outcome"] == "passed" and check["duration"] > 0
         assert "System check identified no issues" in check["output"]
