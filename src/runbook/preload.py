@@ -229,6 +229,7 @@ class Server:
     def learn(self) -> None:
         """Import what the forks imported, so the next ones need not; never the project's modules."""
         import importlib
+        import traceback
 
         pending = sorted(self.reported - self.tried)
         if not pending:
@@ -242,9 +243,12 @@ class Server:
             return original_getitem(environ, key)
 
         def iterate(environ):
+            if not self.read_all:  # name the module once: it belongs in LEFT_TO_FORKS
+                importer = next((f.f_code.co_filename for f, _ in traceback.walk_stack(None)
+                                 if f.f_code.co_name == "<module>"), "?")
+                print(f"preload: {importer} read the whole environment when imported; add it to LEFT_TO_FORKS",
+                      flush=True)
             self.read_all = True
-            importer = next((f.f_code.co_filename for f in _frames(sys._getframe(1)) if f.f_code.co_name == "<module>"), "?")
-            print(f"preload: {importer} read the whole environment when imported; add it to LEFT_TO_FORKS", flush=True)
             return original_iter(environ)
 
         environ_class.__getitem__, environ_class.__iter__ = getitem, iterate
@@ -282,12 +286,6 @@ class _LeftToForks:
         if name in LEFT_TO_FORKS:
             raise ImportError(f"{name} is left to the forks: it copies the environment when imported")
         return None
-
-
-def _frames(frame):
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
 
 
 def _recv_exactly(conn, size: int) -> bytes:
