@@ -13,8 +13,9 @@ standard input other than /dev/null (the command reads it) or a terminal, an env
 differs from the server's in a variable Python reads at start-up or that a preloaded library read.
 
 On by default for `runbook validate` (``--no-preload``: real processes for everything);
-tests/runbooks/test_preload_fidelity.py compares every cell of every runbook on every engine with
-the real-process run. Operator mode (``--project``) and `runbook run` never preload.
+tests/runbooks/test_preload_fidelity.py compares every cell of every runbook on every engine (each
+once, each Django version at least once) with the real-process run. Operator mode (``--project``)
+and `runbook run` never preload.
 
 Run as a script by the runner: ``python preload.py SOCKET`` (standard library only at the top).
 """
