@@ -82,9 +82,9 @@ def real_process_records(engine: str, django: str, folder) -> subprocess.Complet
 # Each engine once and each Django version at least once, the oldest on SQLite: what differs between
 # engines is the database drivers the forks share, and between versions the modules the server
 # preloads (on Django 4.2 it imported one that copies the environment, and stopped forking:
-# LEFT_TO_FORKS). Every pair of the matrix would double the suite's longest part; a pair left out
-# (SQLite with 5.2) differs from two compared pairs in one dimension each, and every record of the
-# matrix is still checked for forking every command it can (the last test below).
+# LEFT_TO_FORKS). Every pair of the matrix would double the suite's longest part; a pair left
+# out (today SQLite with 5.2) differs from two compared pairs in one dimension each, and every
+# record of the matrix is still checked for forking every command it can (the last test below).
 PAIRS = [(engine, VERSIONS[min(i, len(VERSIONS) - 1)]) for i, engine in enumerate(databases.ENGINES)] + [
     ("sqlite", django) for django in VERSIONS[len(databases.ENGINES):]]
 
