@@ -13,7 +13,7 @@ its runbook on its engine. The key covers, and only covers:
 - the engine and its server's version;
 - the mode the commands ran in (``RunRecord.mode``): ``preloaded`` (forks of a preloaded process,
   `validate`'s default) or ``processes`` (`validate --no-preload`). Their outputs are proven equal
-  (tests/runbooks/test_preload_fidelity.py), yet each record says truthfully which mode made it, so
+  (tests/runbooks/test_real_process_runs.py), yet each record says truthfully which mode made it, so
   a record of one mode never passes for the other: switching modes runs everything again;
 - the runner's own source (``src/runbook/*.py``), since it shapes the records; not the modules
   only the site build reads (``SITE_ONLY``).

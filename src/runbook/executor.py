@@ -62,12 +62,11 @@ class RunOptions:
     # Serve `python manage.py …` from a preloaded process (runbook.preload): `validate` asks for it;
     # never with `project` (a user's project runs real processes only).
     preload: bool = False
-    # For tests that prove something against the state a cell leaves (tests/test_doctor_proofs.py):
-    # after the cell of each id has run as it declares, its function gets the run's RunState, while
-    # the project copy and the databases still exist; an exception it raises ends the run and goes
-    # to the caller. `stop_after`: no cell after that one runs (the record's outcome is "stopped").
+    # For tests that prove something against the state a cell leaves (doctor's findings:
+    # tests/runbooks/test_real_process_runs.py): after the cell of each id has run as it declares,
+    # its function gets the run's RunState, while the project copy and the databases still exist;
+    # an exception it raises ends the run and goes to the caller.
     inspect_after: dict[str, Callable[["RunState"], None]] = field(default_factory=dict)
-    stop_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,8 @@ def run(runbook: Runbook, options: RunOptions, progress: Progress | None = None)
     progress = progress or Progress()
     if options.project is not None:
         runbook.with_procedure(runbook.procedure)  # one of its alternatives chosen, if it has them
-    for cell_id in [*options.inspect_after, *([options.stop_after] if options.stop_after else [])]:
-        runbook.cell(cell_id)  # a misspelt id is bad input, not a run that never stops or inspects
+    for cell_id in options.inspect_after:
+        runbook.cell(cell_id)  # a misspelt id is bad input, not a run that never inspects
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"runbook-{runbook.slug}-")))
         project = _prepare_project(options.project, tmp)
@@ -306,9 +305,6 @@ class _Execution:
                 raise RunbookFailed(self._where(cell, cell_record.error or "failed"))
             if cell.id in self.options.inspect_after:
                 self.options.inspect_after[cell.id](self._state(cell))
-            if cell.id == self.options.stop_after:
-                record.outcome, record.error = "stopped", f"stopped after cell {cell.id!r} (RunOptions.stop_after)"
-                break
         self._current = None
 
     def _state(self, cell: Cell) -> RunState:

@@ -13,7 +13,7 @@ standard input other than /dev/null (the command reads it) or a terminal, an env
 differs from the server's in a variable Python reads at start-up or that a preloaded library read.
 
 On by default for `runbook validate` (``--no-preload``: real processes for everything);
-tests/runbooks/test_preload_fidelity.py compares every cell of every runbook on every engine (each
+tests/runbooks/test_real_process_runs.py compares every cell of every runbook on every engine (each
 once, each Django version at least once) with the real-process run. Operator mode (``--project``)
 and `runbook run` never preload.
 

@@ -31,7 +31,7 @@ MODES: tuple[Mode, ...] = ("preloaded", "processes")
 class RunRecord:
     runbook: str
     engine: str
-    outcome: str  # passed | failed | stopped (RunOptions.stop_after: tests only, never saved)
+    outcome: str  # passed | failed
     started: str
     duration: float
     versions: dict[str, str]

@@ -1,34 +1,27 @@
-"""`runbook doctor` proven against the states the runbooks reproduce, on SQLite, PostgreSQL and MariaDB.
+"""The states the runbooks reproduce, and what `runbook doctor` must report on each.
 
-Each runbook runs once per engine, as `runbook validate` runs it (a fresh copy of the sample project,
-fresh databases), with RunOptions.inspect_after: right after each cell named below, while the
-project copy and the databases exist, `runbook doctor --project <copy> --database-url <database>
---json` must report exactly the findings listed, each with the page section listed (written out
-here, not read from src/runbook/doctor/pages.py, so a finding sent to another page fails), and exit
-1; a state listed with no finding must report nothing and exit 0 (the sample before any
-demonstration, and after each page's procedure). Every call must leave the project's files as they
-were. The run stops after the last state it needs (stop_after).
+tests/runbooks/test_real_process_runs.py runs every runbook with real processes (each engine once,
+each Django version at least once) and, through RunOptions.inspect_after, right after each cell
+named below, while the project copy and the databases exist, calls doctor on them (`runbook doctor
+--project <copy> --database-url <database> --json`, with the Python of the run's Django version). It
+must report exactly the findings listed, each with the page section listed (written out here, not
+read from src/runbook/doctor/pages.py, so a finding sent to another page fails), and exit 1; a state
+listed with no finding must report nothing and exit 0 (the sample before any demonstration, and
+after each page's procedure). Every call must leave the project's files as they were.
 
 Findings no runbook reproduces are proven on hand-made states in tests/test_doctor.py, which also
-checks every table before and after each call and a project without finflo.
+checks every table before and after each call, the command line itself and a project without finflo.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
-from runbook import databases, notebooks
-from runbook.executor import RunOptions, RunState, run
-
-from .conftest import require_server
-
-RUNBOOK = str(Path(sys.executable).parent / "runbook")
+from runbook.doctor.command import doctor
+from runbook.executor import RunState
 
 CIRCULAR_COMMITTED = "how-to/circular-dependency.md#if-the-deleted-migrations-were-committed"
 CIRCULAR_NEVER_COMMITTED = "how-to/circular-dependency.md#if-they-were-never-committed"
@@ -89,59 +82,60 @@ STATES: dict[str, list[State]] = {
 }
 
 
-@pytest.mark.parametrize("engine", databases.ENGINES)
-@pytest.mark.parametrize("slug", STATES)
-def test_doctor_reports_each_state_the_runbook_reproduces(slug, engine):
-    require_server(engine, skip_outside_ci=False)  # a proof never passes by being skipped
-    runbook = notebooks.find(slug)
-    states = STATES[slug]
-    reports: dict[str, dict] = {}
-
-    def doctor(state: State):
+def inspections(slug: str, python: Path, reports: dict[str, dict]) -> dict:
+    """RunOptions.inspect_after for ``slug``: after each state's cell, doctor's report (with its exit
+    code) in ``reports`` under the cell's id. Whatever goes wrong is written there too, never raised:
+    the run goes on (the same run proves other things)."""
+    def after(state: State):
         def inspect(run_state: RunState) -> None:
-            reports[state.cell] = _doctor(run_state, state)
+            try:
+                reports[state.cell] = _doctor(run_state, state, python)
+            except Exception as exc:  # noqa: BLE001 - reported by the test that reads the reports
+                reports[state.cell] = {"error": f"{type(exc).__name__}: {exc}"}
         return inspect
+    return {state.cell: after(state) for state in STATES.get(slug, [])}
 
-    last = max(states, key=lambda s: runbook.cell(s.cell).index).cell
-    # Preloaded, as `runbook validate` makes the published records (tests/runbooks/test_preload_fidelity.py
-    # proves the commands print and do the same either way): the proofs cost a third of the time.
-    record = run(runbook, RunOptions(engine=engine, inspect_after={s.cell: doctor(s) for s in states},
-                                     stop_after=last, preload=True))
-    # A run that failed still reports the states it reached: the finding a cell's own check caught too.
-    problems = [] if record.outcome == "stopped" else [f"the run did not reach {last!r}: {record.error}"]
-    for state in states:
+
+def problems(slug: str, engine: str, reports: dict[str, dict]) -> list[str]:
+    """Each state of ``slug`` whose report is missing, failed or says other than the state lists."""
+    found_problems = []
+    for state in STATES[slug]:
         report = reports.get(state.cell)
         if report is None:
-            problems.append(f"after {state.cell!r}: doctor never ran (the run ended before, or the cell does not "
-                            f"run on {engine})")
+            found_problems.append(f"after {state.cell!r}: doctor never ran (the run ended before, or the cell does "
+                                  f"not run on {engine})")
+            continue
+        if "error" in report:
+            found_problems.append(f"after {state.cell!r}: {report['error']}")
             continue
         found = {f["kind"]: f["page"] for f in report["findings"]}
         if found != state.findings or report["exit"] != (1 if state.findings else 0):
-            problems.append(f"after {state.cell!r} on the {state.database} database: expected "
-                            f"{state.findings or 'no finding'} (exit {1 if state.findings else 0}), doctor said "
-                            f"{found or 'no finding'} (exit {report['exit']}):\n{json.dumps(report, indent=1)}")
+            found_problems.append(
+                f"after {state.cell!r} on the {state.database} database: expected {state.findings or 'no finding'} "
+                f"(exit {1 if state.findings else 0}), doctor said {found or 'no finding'} (exit {report['exit']}):"
+                f"\n{json.dumps(report, indent=1)}")
         wrong_plans = [f["plan"] for f in report["findings"] if not f["plan"].startswith(
             f"runbook plan {f['page'].split('/')[1].split('.md')[0]} --project ")]
         if wrong_plans:
-            problems.append(f"after {state.cell!r}: plans that are not their page's runbook: {wrong_plans}")
+            found_problems.append(f"after {state.cell!r}: plans that are not their page's runbook: {wrong_plans}")
         # The circular page's plans choose the procedure of the section they name, with the sample's
         # app names (the runbook's defaults): no -p.
         wrong_procedures = [f["plan"] for f in report["findings"] if f["page"] in PROCEDURE_OF
                             and not f["plan"].endswith(f" --procedure {PROCEDURE_OF[f['page']]}")]
         if wrong_procedures:
-            problems.append(f"after {state.cell!r}: plans without their section's --procedure: {wrong_procedures}")
-    assert not problems, f"{slug} on {engine}:\n" + "\n".join(problems)
+            found_problems.append(f"after {state.cell!r}: plans without their section's --procedure: "
+                                  f"{wrong_procedures}")
+    return found_problems
 
 
-def _doctor(run_state: RunState, state: State) -> dict:
+def _doctor(run_state: RunState, state: State, python: Path) -> dict:
     url = run_state.database_url if state.database == "main" else run_state.throwaway_database_urls[state.database]
     before = _files(run_state.project)
-    proc = subprocess.run([RUNBOOK, "doctor", "--project", str(run_state.project), "--database-url", url, "--json",
-                           *(["--target", state.target] if state.target else [])],
-                          capture_output=True, text=True, timeout=600)
-    assert _files(run_state.project) == before, f"doctor changed the project's files after {state.cell!r}"
-    assert proc.returncode in (0, 1), f"doctor after {state.cell!r}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}"
-    return {**json.loads(proc.stdout), "exit": proc.returncode}
+    out = io.StringIO()
+    exit_code = doctor(str(run_state.project), url, state.target, as_json=True, python=str(python), out=out)
+    if _files(run_state.project) != before:
+        raise AssertionError(f"doctor changed the project's files after {state.cell!r}")
+    return {**json.loads(out.getvalue()), "exit": exit_code}
 
 
 def _files(project: Path) -> dict[str, str]:

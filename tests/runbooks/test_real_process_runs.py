@@ -1,27 +1,34 @@
-"""Preloading changes nothing a reader sees: every command cell of every runbook, on every engine,
-prints the same output (after the records' normalisation), ends with the same exit code and outcome
-whether `python manage.py …` runs in a fork of the preload server or as a real process.
+"""Every runbook run with real processes (each engine once, each Django version at least once), and
+what those runs prove:
 
-The preloaded side is the session's `runbook validate` (preloaded by default, as CI publishes it;
-shared with the other runbook tests); the real-process side is `runbook validate --no-preload`.
-Side effects show in the outputs: the runbooks'
-checks print row counts and per-table digests of the values, `git status` and the files they read.
-The preloaded run must actually have forked (otherwise the comparison proves nothing); the commands
-the server sends to real processes (standard input from a file: `dbshell < dump.sql` on MariaDB)
-are part of the comparison too.
+- preloading changes nothing a reader sees: every command cell prints the same output (after the
+  records' normalisation), ends with the same exit code and outcome whether `python manage.py …`
+  runs in a fork of the preload server or as a real process. The preloaded side is the session's
+  `runbook validate` (preloaded by default, as CI publishes it; shared with the other runbook tests).
+  Side effects show in the outputs: the runbooks' checks print row counts and per-table digests of
+  the values, `git status` and the files they read. The preloaded run must actually have forked
+  (otherwise the comparison proves nothing); the commands the server sends to real processes
+  (standard input from a file: `dbshell < dump.sql` on MariaDB) are part of the comparison too;
+- `runbook doctor` reports each state the runbooks reproduce (tests/runbooks/doctor_states.py): it
+  runs right after the cells that make a state, on the run's project copy and databases.
+
+One run serves both: the doctor's states need a run of the runbooks, and the comparison one with
+real processes, each a whole validation of its own otherwise.
 """
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
+from dataclasses import dataclass, field
 
 import pytest
 
-from runbook import databases, notebooks, records
+from runbook import databases, django_versions, notebooks, records
 from runbook.django_versions import VERSIONS
+from runbook.executor import RunOptions, run
+from runbook.records import RunRecord
 
-from ..conftest import REPO, require_server
+from ..conftest import require_server
+from . import doctor_states
 from .conftest import validated_records
 
 
@@ -61,22 +68,26 @@ def same_judgement(cell, real, preloaded, values: dict) -> bool:
     return bool(pattern and all(_GRAPH_ERROR.search(o.output) and pattern.search(o.output) for o in (real, preloaded)))
 
 
-@pytest.fixture(scope="session")
-def real_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("real-process-records")
+@dataclass
+class RealRun:
+    record: RunRecord
+    doctor: dict[str, dict] = field(default_factory=dict)  # cell id -> doctor's report after it
 
 
-_real: dict[tuple[str, str], subprocess.CompletedProcess] = {}
+_real: dict[tuple[str, str, str], RealRun] = {}
 
 
-def real_process_records(engine: str, django: str, folder) -> subprocess.CompletedProcess:
-    if (engine, django) not in _real:
-        _real[engine, django] = subprocess.run(
-            [sys.executable, "-m", "runbook.cli", "validate", "--no-preload", "--engine", engine, "--django", django,
-             "--records", str(folder)],
-            cwd=REPO, capture_output=True, text=True, timeout=1800,
-        )
-    return _real[engine, django]
+def real_run(slug: str, engine: str, django: str) -> RealRun:
+    """``slug`` on ``engine`` with Django ``django``, every command a real process (as `runbook
+    validate --no-preload` runs it), doctor called after each state's cell: once per session."""
+    if (slug, engine, django) not in _real:
+        reports: dict[str, dict] = {}
+        python = django_versions.environment(django).python
+        record = run(notebooks.find(slug), RunOptions(
+            engine=engine, django=django, preload=False,
+            inspect_after=doctor_states.inspections(slug, python, reports)))
+        _real[slug, engine, django] = RealRun(record, reports)
+    return _real[slug, engine, django]
 
 
 # Each engine once and each Django version at least once, the oldest on SQLite: what differs between
@@ -91,13 +102,12 @@ PAIRS = [(engine, VERSIONS[min(i, len(VERSIONS) - 1)]) for i, engine in enumerat
 
 @pytest.mark.parametrize(("engine", "django"), PAIRS, ids=[f"{e}-django-{d}" for e, d in PAIRS])
 @pytest.mark.parametrize("slug", [r.slug for r in notebooks.all_runbooks()])
-def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, django, records_dir, real_dir):
+def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, django, records_dir):
     require_server(engine)
     preloaded_proc = validated_records(engine, records_dir)
-    real_proc = real_process_records(engine, django, real_dir)
-    real = records.load(slug, engine, real_dir, django)
+    real = real_run(slug, engine, django).record
     preloaded = records.load(slug, engine, records_dir, django)
-    assert real is not None and real.passed, f"real processes: {real and real.error}\n{real_proc.stdout[-3000:]}"
+    assert real.passed, f"real processes: {real.error}"
     assert preloaded is not None, f"no preloaded record:\n{preloaded_proc.stdout[-3000:]}\n{preloaded_proc.stderr[-3000:]}"
     assert (real.mode, real.preload) == ("processes", None)
     assert preloaded.mode == "preloaded", "the default validation (the published records) did not preload"
@@ -114,6 +124,17 @@ def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, djang
     assert len(real.cells) == len(preloaded.cells)
     assert not differences, "\n".join(differences)
     assert preloaded.passed, preloaded.error
+
+
+@pytest.mark.parametrize(("engine", "django"), PAIRS, ids=[f"{e}-django-{d}" for e, d in PAIRS])
+@pytest.mark.parametrize("slug", list(doctor_states.STATES))
+def test_doctor_reports_each_state_the_runbook_reproduces(slug, engine, django):
+    require_server(engine, skip_outside_ci=False)  # a proof never passes by being skipped
+    ran = real_run(slug, engine, django)
+    problems = doctor_states.problems(slug, engine, ran.doctor)
+    if not ran.record.passed:  # the states it reached are still judged: a cell's own check may have caught it
+        problems.insert(0, f"the run failed: {ran.record.error}")
+    assert not problems, f"{slug} on {engine} with Django {django}:\n" + "\n".join(problems)
 
 
 REASONS_A_FORK_WOULD_NOT_BE_FAITHFUL = {"standard input is not /dev/null", "a terminal", "another python",
