@@ -141,5 +141,3 @@ def _doctor(run_state: RunState, state: State, python: Path) -> dict:
 def _files(project: Path) -> dict[str, str]:
     return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(project.rglob("*")) if p.is_file() and ".git" not in p.parts}
-
-

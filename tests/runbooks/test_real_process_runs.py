@@ -18,7 +18,7 @@ real processes, each a whole validation of its own otherwise.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -71,7 +71,7 @@ def same_judgement(cell, real, preloaded, values: dict) -> bool:
 @dataclass
 class RealRun:
     record: RunRecord
-    doctor: dict[str, dict] = field(default_factory=dict)  # cell id -> doctor's report after it
+    doctor: dict[str, dict]  # cell id -> doctor's report after it
 
 
 _real: dict[tuple[str, str, str], RealRun] = {}
@@ -98,9 +98,10 @@ def real_run(slug: str, engine: str, django: str) -> RealRun:
 # record of the matrix is still checked for forking every command it can (the last test below).
 PAIRS = [(engine, VERSIONS[min(i, len(VERSIONS) - 1)]) for i, engine in enumerate(databases.ENGINES)] + [
     ("sqlite", django) for django in VERSIONS[len(databases.ENGINES):]]
+EACH_PAIR = pytest.mark.parametrize(("engine", "django"), PAIRS, ids=[f"{e}-django-{d}" for e, d in PAIRS])
 
 
-@pytest.mark.parametrize(("engine", "django"), PAIRS, ids=[f"{e}-django-{d}" for e, d in PAIRS])
+@EACH_PAIR
 @pytest.mark.parametrize("slug", [r.slug for r in notebooks.all_runbooks()])
 def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, django, records_dir):
     require_server(engine)
@@ -126,7 +127,7 @@ def test_preloaded_commands_print_and_exit_as_real_processes(slug, engine, djang
     assert preloaded.passed, preloaded.error
 
 
-@pytest.mark.parametrize(("engine", "django"), PAIRS, ids=[f"{e}-django-{d}" for e, d in PAIRS])
+@EACH_PAIR
 @pytest.mark.parametrize("slug", list(doctor_states.STATES))
 def test_doctor_reports_each_state_the_runbook_reproduces(slug, engine, django):
     require_server(engine, skip_outside_ci=False)  # a proof never passes by being skipped
